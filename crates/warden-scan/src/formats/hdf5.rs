@@ -1,0 +1,9 @@
+//! SCAFFOLD: hdf5 (being written).
+
+use crate::context::ScanContext;
+use crate::rules::Rule;
+
+/// Rules owned by this module.
+pub(crate) const RULES: &[&Rule] = &[];
+
+pub(crate) fn scan(_ctx: &mut ScanContext<'_>, _data: &[u8]) {}

@@ -1,0 +1,9 @@
+//! SCAFFOLD: keras (being written).
+
+use crate::context::ScanContext;
+use crate::rules::Rule;
+
+/// Rules owned by this module.
+pub(crate) const RULES: &[&Rule] = &[];
+
+pub(crate) fn scan_json(_ctx: &mut ScanContext<'_>, _data: &[u8]) {}

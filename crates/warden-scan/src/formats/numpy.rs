@@ -1,0 +1,9 @@
+//! SCAFFOLD: numpy (being written).
+
+use crate::context::ScanContext;
+use crate::rules::Rule;
+
+/// Rules owned by this module.
+pub(crate) const RULES: &[&Rule] = &[];
+
+pub(crate) fn scan_npy(_ctx: &mut ScanContext<'_>, _data: &[u8]) {}

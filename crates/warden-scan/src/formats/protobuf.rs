@@ -1,0 +1,1 @@
+//! SCAFFOLD: protobuf wire reader (being written).
