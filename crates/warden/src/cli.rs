@@ -1,0 +1,101 @@
+//! Argument definitions (clap derive). Each doc comment is the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success: no finding at or above --fail-on
+  1  findings at or above --fail-on
+  2  error: bad arguments, an unreadable input, or a file the scanner could not inspect";
+
+/// warden protects AI systems across their lifecycle: it scans model artifacts for code
+/// execution, tampering and malformed data before anyone loads them.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about, long_about = None, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More logging on stderr (-v info, -vv debug, -vvv trace); `WARDEN_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr, no progress bar.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan model files and directories for code execution, tampering and malformed data.
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
+    /// List the rules warden can report, with their severity and ATLAS techniques.
+    Rules(RulesArgs),
+}
+
+/// Output formats for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// A table for humans.
+    Table,
+    /// The versioned JSON report.
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other dashboards.
+    Sarif,
+}
+
+/// Severity threshold names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Never fail because of findings.
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (directories recursively). Formats are detected from
+    /// content, never from file names.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table", env = "WARDEN_FORMAT")]
+    pub format: FormatArg,
+    /// Exit with code 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "medium", env = "WARDEN_FAIL_ON")]
+    pub fail_on: SeverityArg,
+    /// Leave findings below this severity out of the report.
+    #[arg(long, value_enum, default_value = "info")]
+    pub min_severity: SeverityArg,
+    /// Worker threads for scanning several files (default: every core).
+    #[arg(long, short = 'j', value_name = "N", env = "WARDEN_JOBS")]
+    pub jobs: Option<usize>,
+    /// Extra pickle policy file(s) (TOML) that extend or override the shipped allow/deny lists.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Output format (`table` or `json`).
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: FormatArg,
+}
