@@ -7,7 +7,12 @@ use crate::sniff::{self, Format};
 
 /// Sniffs `data` and runs the matching scanner; returns the format it detected.
 pub(crate) fn scan_bytes(ctx: &mut ScanContext<'_>, data: &[u8]) -> Format {
-    let format = sniff::detect(data);
+    scan_as(ctx, data, sniff::detect(data))
+}
+
+/// Runs the scanner for `format` on `data` without sniffing (fuzz targets use this to reach each
+/// parser directly).
+pub(crate) fn scan_as(ctx: &mut ScanContext<'_>, data: &[u8], format: Format) -> Format {
     ctx.note_format(format);
     tracing::debug!(name = ctx.current_name(), %format, len = data.len(), "sniffed");
     match format {

@@ -34,4 +34,4 @@ mod walk;
 pub use error::{Error, Result};
 pub use policy::Policy;
 pub use settings::{Limits, ScanSettings};
-pub use walk::{scan_bytes, scan_file, scan_paths};
+pub use walk::{scan_bytes, scan_bytes_as, scan_file, scan_paths};

@@ -109,6 +109,15 @@ pub fn scan_bytes(name: &str, data: &[u8], settings: &ScanSettings) -> (FileReco
     (record(name.to_owned(), format, &findings), findings)
 }
 
+/// Scans `data` as `format` without sniffing it first: the entry point of the fuzz targets, so
+/// each parser can be fuzzed directly.
+pub fn scan_bytes_as(format: Format, data: &[u8], settings: &ScanSettings) -> (FileRecord, Vec<Finding>) {
+    let mut ctx = ScanContext::new(settings, "<fuzz>");
+    crate::dispatch::scan_as(&mut ctx, data, format);
+    let (findings, format) = ctx.finish();
+    (record("<fuzz>".to_owned(), format, &findings), findings)
+}
+
 fn scan_file_inner(path: &Path, display: &str, settings: &ScanSettings) -> (FileRecord, Vec<Finding>) {
     let mut ctx = ScanContext::new(settings, display);
     let data = match map_file(path) {

@@ -1,0 +1,167 @@
+//! End-to-end tests of the `warden` binary: exit codes, output formats and their contracts.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// Protocol-0 pickle that calls `os.system("id")` when loaded.
+const EVIL_PICKLE: &[u8] = b"cos\nsystem\n(S'id'\ntR.";
+/// Protocol-2 pickle of `{"a": 1}`: benign.
+const BENIGN_PICKLE: &[u8] = b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s.";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(files: &[(&str, &[u8])]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, bytes) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, bytes).expect("write fixture");
+        }
+        Fixture { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn warden(&self, args: &[&str]) -> Output {
+        Command::cargo_bin("warden").expect("binary").current_dir(self.dir.path()).args(args).output().expect("run warden")
+    }
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+#[test]
+fn malicious_pickle_exits_1_and_names_the_callable() {
+    let fx = Fixture::new(&[("model.txt", EVIL_PICKLE)]);
+    let out = fx.warden(&["scan", "--format", "json", "model.txt"]);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let report = json_of(&out);
+    assert_eq!(report["files"][0]["format"], "pickle");
+    assert_eq!(report["files"][0]["status"], "scanned");
+    let critical: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "critical").collect();
+    assert!(!critical.is_empty(), "no critical finding: {report:#}");
+    assert!(critical.iter().any(|f| f["message"].as_str().unwrap().contains("os.system") || f["message"].as_str().unwrap().contains("posix.system")));
+}
+
+#[test]
+fn benign_pickle_exits_0() {
+    let fx = Fixture::new(&[("weights.pkl", BENIGN_PICKLE)]);
+    let out = fx.warden(&["scan", "--format", "json", "weights.pkl"]);
+    assert_eq!(out.status.code(), Some(0), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    let report = json_of(&out);
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["severity"] == "info" || f["severity"] == "low"));
+}
+
+#[test]
+fn fail_on_threshold_controls_exit_code() {
+    let fx = Fixture::new(&[("a.pkl", EVIL_PICKLE)]);
+    assert_eq!(fx.warden(&["scan", "a.pkl", "--fail-on", "never"]).status.code(), Some(0));
+    assert_eq!(fx.warden(&["scan", "a.pkl", "--fail-on", "critical"]).status.code(), Some(1));
+    let unknown = Fixture::new(&[("b.bin", b"just some text, not a model\n")]);
+    assert_eq!(unknown.warden(&["scan", "b.bin", "--fail-on", "low"]).status.code(), Some(0));
+    assert_eq!(unknown.warden(&["scan", "b.bin", "--fail-on", "info"]).status.code(), Some(1));
+}
+
+#[test]
+fn missing_path_and_bad_arguments_exit_2() {
+    let fx = Fixture::new(&[]);
+    let out = fx.warden(&["scan", "does-not-exist.pt"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does-not-exist.pt") && !stderr.contains("panicked"), "{stderr}");
+    assert_eq!(fx.warden(&["scan", "--jobs", "0", "."]).status.code(), Some(2));
+    assert_eq!(fx.warden(&["scan", "--format", "xml", "."]).status.code(), Some(2));
+    assert_eq!(fx.warden(&["scan"]).status.code(), Some(2));
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let fx = Fixture::new(&[]);
+    let out = fx.warden(&["scan", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for line in ["0  success", "1  findings at or above --fail-on", "2  error"] {
+        assert!(help.contains(line), "help lacks `{line}`:\n{help}");
+    }
+}
+
+#[test]
+fn directories_are_walked_recursively_and_sorted() {
+    let fx = Fixture::new(&[("m/b/evil.bin", EVIL_PICKLE), ("m/a/ok.pkl", BENIGN_PICKLE), ("m/c/notes.md", b"# notes\n")]);
+    let out = fx.warden(&["scan", "--format", "json", "--jobs", "2", "m"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_of(&out);
+    let paths: Vec<&str> = report["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, vec!["m/a/ok.pkl", "m/b/evil.bin", "m/c/notes.md"]);
+    assert_eq!(report["files"][2]["status"], "skipped");
+}
+
+#[test]
+fn json_report_matches_the_documented_contract() {
+    let fx = Fixture::new(&[("evil.pkl", EVIL_PICKLE)]);
+    let report = json_of(&fx.warden(&["scan", "--format", "json", "evil.pkl"]));
+    assert_eq!(report["version"], 1);
+    for finding in report["findings"].as_array().unwrap() {
+        for key in ["rule_id", "severity", "title", "message", "location", "atlas", "remediation"] {
+            assert!(finding.get(key).is_some(), "finding lacks `{key}`: {finding:#}");
+        }
+        for key in ["path", "member", "offset"] {
+            assert!(finding["location"].get(key).is_some(), "location lacks `{key}`: {finding:#}");
+        }
+        assert!(["info", "low", "medium", "high", "critical"].contains(&finding["severity"].as_str().unwrap()));
+    }
+    insta::assert_json_snapshot!("evil_pickle_report", report);
+}
+
+#[test]
+fn sarif_output_validates_against_the_oasis_schema() {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sarif/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap_or_else(|e| {
+        panic!("the SARIF schema is read from ../shared (beside the repo): {}: {e}", schema_path.display())
+    }))
+    .expect("schema JSON");
+    let validator = jsonschema::options().with_draft(jsonschema::Draft::Draft4).build(&schema).expect("schema compiles");
+    let fx = Fixture::new(&[("evil.pkl", EVIL_PICKLE), ("dir/ok.pkl", BENIGN_PICKLE), ("dir/readme.txt", b"hello\n")]);
+    let out = fx.warden(&["scan", "--format", "sarif", "evil.pkl", "dir"]);
+    let sarif = json_of(&out);
+    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "SARIF does not validate:\n{}", errors.join("\n"));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["level"] == "error"), "{sarif:#}");
+    // GitHub code scanning needs every result's rule described in tool.driver.rules.
+    let rules: Vec<&str> = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    for result in results {
+        let id = result["ruleId"].as_str().unwrap();
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index], id);
+    }
+}
+
+#[test]
+fn output_file_receives_the_report() {
+    let fx = Fixture::new(&[("evil.pkl", EVIL_PICKLE)]);
+    let out = fx.warden(&["scan", "--format", "json", "--output", "report.json", "evil.pkl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(fx.path("report.json")).unwrap()).unwrap();
+    assert_eq!(written["files"][0]["path"], "evil.pkl");
+}
+
+#[test]
+fn rules_lists_every_rule_with_docs() {
+    let fx = Fixture::new(&[]);
+    let out = fx.warden(&["rules", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rules = json_of(&out);
+    let ids: Vec<&str> = rules.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"scan.limit-exceeded"));
+    assert!(ids.iter().any(|id| id.starts_with("pickle.")), "{ids:?}");
+}

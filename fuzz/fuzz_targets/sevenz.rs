@@ -1,0 +1,6 @@
+//! Fuzz target: the 7z reader must never panic, hang or allocate without bound.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = warden_scan::scan_bytes_as(warden_scan::sniff::Format::SevenZ, data, &warden_scan::ScanSettings::default());
+});
