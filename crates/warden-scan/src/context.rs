@@ -193,6 +193,15 @@ impl<'s> ScanContext<'s> {
         }
     }
 
+    /// Replaces the recorded format of the current level when a container turns out to be more
+    /// specific than its magic number says (a zip that is a PyTorch checkpoint). Only the outermost
+    /// level is recorded.
+    pub fn refine_format(&mut self, format: Format) {
+        if self.members.is_empty() {
+            self.top_format = Some(format);
+        }
+    }
+
     /// The findings and the outermost format.
     pub fn finish(self) -> (Vec<Finding>, Option<Format>) {
         (self.findings, self.top_format)

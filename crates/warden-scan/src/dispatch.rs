@@ -16,7 +16,7 @@ pub(crate) fn scan_as(ctx: &mut ScanContext<'_>, data: &[u8], format: Format) ->
     ctx.note_format(format);
     tracing::debug!(name = ctx.current_name(), %format, len = data.len(), "sniffed");
     match format {
-        Format::Zip => formats::zip::scan(ctx, data),
+        Format::Zip | Format::TorchZip | Format::KerasZip | Format::Npz => formats::zip::scan(ctx, data),
         Format::Tar => formats::archive::scan_tar(ctx, data),
         Format::Gzip | Format::Bzip2 | Format::Xz | Format::Lzma | Format::Zlib | Format::Zstd => {
             formats::archive::scan_compressed(ctx, data, format);

@@ -10,6 +10,12 @@ use std::fmt;
 pub enum Format {
     /// A zip archive (PyTorch, Keras v3, NumPy `.npz` and plain zips are told apart inside).
     Zip,
+    /// A PyTorch zip checkpoint (`torch.save` since 1.6); refined from [`Format::Zip`].
+    TorchZip,
+    /// A Keras v3 `.keras` zip; refined from [`Format::Zip`].
+    KerasZip,
+    /// A NumPy `.npz` zip of `.npy` members; refined from [`Format::Zip`].
+    Npz,
     /// A POSIX or GNU tar archive.
     Tar,
     /// A gzip stream.
@@ -53,6 +59,9 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Zip => "zip",
+            Format::TorchZip => "pytorch-zip",
+            Format::KerasZip => "keras",
+            Format::Npz => "npz",
             Format::Tar => "tar",
             Format::Gzip => "gzip",
             Format::Bzip2 => "bzip2",

@@ -2,13 +2,21 @@
 //! a `RULES` slice listing the rules it can report.
 
 pub mod archive;
+mod archive_codec;
 pub mod gguf;
+mod gguf_template;
 pub mod hdf5;
 pub mod keras;
+mod keras_lambda;
 pub mod numpy;
 pub mod onnx;
+mod onnx_ops;
 pub mod protobuf;
 pub mod pytorch;
 pub mod safetensors;
 pub mod savedmodel;
+mod savedmodel_ops;
 pub mod zip;
+#[cfg(test)]
+mod zip_fixture;
+mod zip_layout;

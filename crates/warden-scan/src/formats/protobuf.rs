@@ -15,7 +15,7 @@
 //! }
 //! ```
 
-use warden_core::Severity;
+use warden_core::{Finding, Severity};
 
 use crate::context::{LIMIT_EXCEEDED, ScanContext};
 use crate::rules::Rule;
@@ -163,11 +163,6 @@ impl<'a> Message<'a> {
     /// Absolute offset of the message's first byte.
     pub(crate) fn offset(&self) -> u64 {
         self.base
-    }
-
-    /// The message's bytes.
-    pub(crate) fn bytes(&self) -> &'a [u8] {
-        self.data
     }
 
     /// The fields in wire order. The iterator ends after the first error.
@@ -321,6 +316,8 @@ pub(crate) fn excerpt(bytes: &[u8], max_chars: usize) -> String {
 
 /// Most malformed-input findings one file produces; the first few locate the problem.
 const MAX_MALFORMED_REPORTS: u32 = 16;
+/// Most per-item findings (one per node or tensor) one file produces.
+const MAX_FINDINGS: u32 = 256;
 
 /// Walking one file's protobuf messages within the scan limits: every field read is charged to a
 /// per-file budget (`max_header_items`), wire errors become findings of the caller's `malformed`
@@ -332,18 +329,61 @@ pub(crate) struct Walk<'c, 's> {
     fields_left: u64,
     stopped: bool,
     malformed_reports: u32,
+    wire_errors: u32,
+    findings_left: u32,
+    suppressed: u64,
 }
 
 impl<'c, 's> Walk<'c, 's> {
     /// A walk reporting structural problems as `malformed`.
     pub(crate) fn new(ctx: &'c mut ScanContext<'s>, malformed: &'static Rule) -> Self {
         let fields_left = ctx.limits().max_header_items;
-        Walk { ctx, malformed, fields_left, stopped: false, malformed_reports: 0 }
+        Walk {
+            ctx,
+            malformed,
+            fields_left,
+            stopped: false,
+            malformed_reports: 0,
+            wire_errors: 0,
+            findings_left: MAX_FINDINGS,
+            suppressed: 0,
+        }
     }
 
-    /// True once a limit stopped the walk; callers should unwind.
-    pub(crate) fn stopped(&self) -> bool {
-        self.stopped
+    /// True while nothing malformed was seen and no limit was hit.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.malformed_reports == 0 && !self.stopped
+    }
+
+    /// How many wire errors were seen so far: callers compare before and after a pass over a
+    /// message to avoid walking (and reporting) a broken message twice.
+    pub(crate) fn wire_errors(&self) -> u32 {
+        self.wire_errors
+    }
+
+    /// Reports a per-item finding, unless this file already produced [`MAX_FINDINGS`] of them
+    /// (then it is only counted, and [`Walk::finish`] says how many were left out).
+    pub(crate) fn report(
+        &mut self,
+        rule: &'static Rule,
+        severity: Severity,
+        offset: Option<u64>,
+        message: impl Into<String>,
+    ) -> Option<&mut Finding> {
+        if self.findings_left == 0 {
+            self.suppressed += 1;
+            return None;
+        }
+        self.findings_left -= 1;
+        Some(self.ctx.report_with_severity(rule, severity, offset, message))
+    }
+
+    /// Ends the walk: reports findings left out by the per-file cap.
+    pub(crate) fn finish(self) {
+        if self.suppressed > 0 {
+            let message = format!("{} further findings in this file were not listed (at most {MAX_FINDINGS} are)", self.suppressed);
+            self.ctx.report(&LIMIT_EXCEEDED, None, message);
+        }
     }
 
     /// The next field of `fields`, charging the budget; `None` at the end, on a wire error
@@ -363,6 +403,7 @@ impl<'c, 's> Walk<'c, 's> {
                 Some(field)
             }
             Err(error) => {
+                self.wire_errors += 1;
                 let what = match error.field {
                     Some(number) => format!("field {number}: {}", error.kind),
                     None => error.kind.to_string(),
