@@ -37,7 +37,6 @@ if any(os.environ.get(k) != v for k, v in _DETERMINISTIC_ENV.items()):
     os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *sys.argv[1:]],
               {**os.environ, **_DETERMINISTIC_ENV})
 
-import base64  # noqa: E402
 import bz2  # noqa: E402
 import codecs  # noqa: E402
 import collections  # noqa: E402
@@ -381,7 +380,8 @@ def gen_pickles(c):
     a = Asm(0)
     mal("p0_inst_opcode.pkl", checked(b"(" + a.val(CMD) + b"ios\nsystem\n."), "protocol 0 INST os system")
     a = Asm(1)
-    mal("p1_obj_opcode.pkl", checked(b"(" + a.glob("os", "system") + a.val(CMD) + b"o."), "protocol 1 OBJ opcode on os.system")
+    mal("p1_obj_opcode.pkl", checked(b"(" + a.glob("os", "system") + a.val(CMD) + b"o."),
+        "protocol 1 OBJ opcode on os.system")
     a = Asm(2)
     mal("p2_newobj_popen.pkl",
         checked(a.finish(a.glob("subprocess", "Popen") + a.tup(a.val(["sh", "-c", CMD])) + b"\x81")),
@@ -459,7 +459,8 @@ def gen_pickles(c):
         "protocol 3 getattr(operator.getitem(sys.modules,'os'),'system')(cmd)")
     mal("p2_cprofile_run.pkl", checked(hand(2, lambda a: a.call(a.glob("cProfile", "run"), a.val(SRC)))),
         "protocol 2 cProfile.run(source)")
-    mal("p4_pdb_run.pkl", checked(hand(4, lambda a: a.call(a.glob("pdb", "run"), a.val(SRC)))), "protocol 4 pdb.run(source)")
+    mal("p4_pdb_run.pkl", checked(hand(4, lambda a: a.call(a.glob("pdb", "run"), a.val(SRC)))),
+        "protocol 4 pdb.run(source)")
     mal("p4_asyncio_subprocess_shell.pkl",
         checked(hand(4, lambda a: a.call(a.glob("asyncio", "run"),
                                          a.call(a.glob("asyncio", "create_subprocess_shell"), a.val(CMD))))),
@@ -644,7 +645,8 @@ class FakeTensor:
     def __init__(self, storage, size, stride=None, offset=0, requires_grad=False):
         if stride is None:
             stride = tuple(int(np.prod(size[i + 1:])) for i in range(len(size)))
-        self.storage, self.size, self.stride, self.offset, self.requires_grad = storage, size, stride, offset, requires_grad
+        self.storage, self.size, self.stride = storage, size, stride
+        self.offset, self.requires_grad = offset, requires_grad
 
     def __reduce_ex__(self, proto):
         torch_utils = FAKE_TORCH["torch._utils"]
@@ -658,7 +660,8 @@ class FakeParameter:
         self.tensor, self.requires_grad = tensor, requires_grad
 
     def __reduce_ex__(self, proto):
-        return (FAKE_TORCH["torch._utils"]._rebuild_parameter, (self.tensor, self.requires_grad, collections.OrderedDict()))
+        rebuild = FAKE_TORCH["torch._utils"]._rebuild_parameter
+        return (rebuild, (self.tensor, self.requires_grad, collections.OrderedDict()))
 
 
 def _make_fake_torch():
@@ -949,8 +952,9 @@ def gen_sklearn(c):
 
     models = fitted_estimators()
     for name, model in models.items():
-        c.add("benign", "sklearn", f"{name}.pkl", pickle.dumps(model, protocol=4), f"pickle.dump of fitted {type(model).__name__} ({name})")
-        c.add("benign", "sklearn", f"{name}.joblib", joblib_bytes(model, 0), f"joblib.dump of fitted {type(model).__name__} ({name})")
+        kind = type(model).__name__
+        c.add("benign", "sklearn", f"{name}.pkl", pickle.dumps(model, protocol=4), f"pickle.dump of fitted {kind} ({name})")
+        c.add("benign", "sklearn", f"{name}.joblib", joblib_bytes(model, 0), f"joblib.dump of fitted {kind} ({name})")
 
     forest = models["random_forest"]
     evil = {"weights": rng("joblib").standard_normal(64), "model": models["logistic_regression"],
@@ -973,8 +977,10 @@ def gen_sklearn(c):
     x, y = make_classification(n_samples=200, n_features=6, random_state=1)
     model = lightgbm.LGBMClassifier(n_estimators=5, num_leaves=4, random_state=0, n_jobs=1, deterministic=True,
                                     force_row_wise=True, verbose=-1).fit(x, y)
-    c.add("benign", "sklearn", "lightgbm_classifier.pkl", pickle.dumps(model, protocol=4), "pickle.dump of LGBMClassifier")
-    c.add("benign", "sklearn", "lightgbm_classifier.joblib", joblib_bytes(model, 3), "joblib.dump(compress=3) of LGBMClassifier")
+    c.add("benign", "sklearn", "lightgbm_classifier.pkl", pickle.dumps(model, protocol=4),
+          "pickle.dump of LGBMClassifier")
+    c.add("benign", "sklearn", "lightgbm_classifier.joblib", joblib_bytes(model, 3),
+          "joblib.dump(compress=3) of LGBMClassifier")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1226,7 +1232,8 @@ def benign_graph_nodes():
         node("num_shards", "Const", dtype=attr_type(DT_INT32)),
         node("ShardedFilename", "ShardedFilename", ["StringJoin", "num_shards", "num_shards"]),
         node("SaveV2/tensor_names", "Const", dtype=attr_type(DT_STRING),
-             value=attr_string_tensor([b"dense/kernel/.ATTRIBUTES/VARIABLE_VALUE", b"dense/bias/.ATTRIBUTES/VARIABLE_VALUE"])),
+             value=attr_string_tensor([b"dense/kernel/.ATTRIBUTES/VARIABLE_VALUE",
+                                       b"dense/bias/.ATTRIBUTES/VARIABLE_VALUE"])),
         node("SaveV2/shape_and_slices", "Const", dtype=attr_type(DT_STRING), value=attr_string_tensor([b"", b""])),
         node("SaveV2", "SaveV2", ["ShardedFilename", "SaveV2/tensor_names", "SaveV2/shape_and_slices"],
              dtypes=attr_types([DT_FLOAT, DT_FLOAT])),
@@ -1501,9 +1508,11 @@ def gen_gguf(c):
     c.add("malicious", "gguf", "tensor_offset_beyond_file.gguf",
           gguf_raw([arch, name], [("token_embd.weight", [8, 16], 0, 1 << 40)], tensor_data),
           "malformed GGUF: tensor data offset far beyond the end of the file")
-    c.add("malicious", "gguf", "absurd_metadata_count.gguf", gguf_raw([arch, name], [tensor], tensor_data, kv_count=1 << 62),
+    c.add("malicious", "gguf", "absurd_metadata_count.gguf",
+          gguf_raw([arch, name], [tensor], tensor_data, kv_count=1 << 62),
           "malformed GGUF: metadata kv count 2^62")
-    c.add("malicious", "gguf", "absurd_tensor_count.gguf", gguf_raw([arch, name], [tensor], tensor_data, tensor_count=1 << 61),
+    c.add("malicious", "gguf", "absurd_tensor_count.gguf",
+          gguf_raw([arch, name], [tensor], tensor_data, tensor_count=1 << 61),
           "malformed GGUF: tensor count 2^61")
     huge_string = ("general.name", GGUF_STRING, struct.pack("<Q", 1 << 60) + b"malformed")
     c.add("malicious", "gguf", "absurd_string_length.gguf", gguf_raw([arch, huge_string], [tensor], tensor_data),
@@ -1537,7 +1546,8 @@ def benign_safetensors(tag, metadata=None):
 def gen_safetensors(c):
     c.add("benign", "safetensors", "model.safetensors", benign_safetensors("model", {"format": "pt", "source": "corpus"}),
           "safetensors (F32/F16/I64) with string metadata")
-    c.add("benign", "safetensors", "adapter_model.safetensors", benign_safetensors("adapter"), "safetensors without metadata")
+    c.add("benign", "safetensors", "adapter_model.safetensors", benign_safetensors("adapter"),
+          "safetensors without metadata")
     c.add("benign", "safetensors", "weights_named.bin", benign_safetensors("bin", {"format": "np"}),
           "safetensors named .bin")
     data = rng("st-malformed").standard_normal(16).astype("<f4").tobytes()  # 64 bytes

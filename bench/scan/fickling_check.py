@@ -26,8 +26,14 @@ def main() -> int:
     from fickling import fickle
     from fickling.analysis import Severity, check_safety
 
-    out: dict = {"mode": None, "members": {}, "errors": []}
+    out: dict = {"mode": None, "members": {}, "errors": [], "reasons": []}
     worst = Severity.LIKELY_SAFE
+    found: list = []  # (severity, analysis name, message) of every result at LIKELY_UNSAFE+
+
+    def note(results) -> None:
+        for r in getattr(results, "results", ()) or ():
+            if r.severity >= Severity.LIKELY_UNSAFE:
+                found.append((r.severity, r.analysis_name or "?", (r.message or "")[:100]))
     if zipfile.is_zipfile(path):
         from fickling.loader import scan_zip_archive
 
@@ -36,6 +42,8 @@ def main() -> int:
         for name, res in results.items():
             out["members"][name] = res.severity.name
             out["errors"] += list(res.errors or [])
+            for ar in res.results or []:
+                note(ar)
             if res.severity > worst:
                 worst = res.severity
     else:
@@ -52,8 +60,15 @@ def main() -> int:
         for i, pickled in enumerate(stacked):
             res = check_safety(pickled, json_output_path="/dev/null")
             out["members"][str(i)] = res.severity.name
+            note(res)
             if res.severity > worst:
                 worst = res.severity
+    # The reasons behind the worst severity, most severe first, one line per analysis.
+    seen = set()
+    for sev, name, msg in sorted(found, key=lambda t: -t[0].value[0]):
+        if sev == worst and name not in seen:
+            seen.add(name)
+            out["reasons"].append(f"{name}: {msg}")
     out["severity"] = worst.name
     out["level"] = worst.value[0]
     print(json.dumps(out))

@@ -186,8 +186,8 @@ fn block_end(bytes: &[u8], start: usize, close: u8) -> usize {
 fn blank_literals(code: &str) -> String {
     let mut out = code.as_bytes().to_vec();
     for literal in literals(code) {
-        let inner = literal.start + 1..(literal.start + literal.raw_len).saturating_sub(1).max(literal.start + 1);
-        for b in &mut out[inner] {
+        let end = literal.start + literal.raw_len - usize::from(literal.closed);
+        for b in &mut out[literal.start + 1..end.max(literal.start + 1)] {
             *b = b' ';
         }
     }
@@ -198,6 +198,7 @@ fn blank_literals(code: &str) -> String {
 struct Literal {
     start: usize,
     raw_len: usize,
+    closed: bool,
     value: String,
     escaped_underscore: bool,
     escaped_printable: bool,
@@ -238,7 +239,7 @@ fn literals(code: &str) -> Vec<Literal> {
             j += c.len_utf8();
         }
         let end = if closed { j + 1 } else { bytes.len() };
-        out.push(Literal { start, raw_len: end - start, value, escaped_underscore, escaped_printable });
+        out.push(Literal { start, raw_len: end - start, closed, value, escaped_underscore, escaped_printable });
         i = end;
     }
     out

@@ -445,7 +445,8 @@ impl OnnxScan<'_, '_> {
         let offset = node.offset();
         if onnx_ops::is_python_op(&op) {
             let evidence = string_attributes(node);
-            let message = format!("node `{}` runs the Python operator `{op}` (domain `{domain}`)", protobuf::excerpt(name, EXCERPT_CHARS));
+            let node_name = if name.is_empty() { "an unnamed node".to_owned() } else { format!("node `{}`", protobuf::excerpt(name, EXCERPT_CHARS)) };
+            let message = format!("{node_name} runs the Python operator `{op}` (domain `{domain}`)");
             if let Some(finding) = self.walk.report(&PYTHON_OP, PYTHON_OP.severity, Some(offset), message)
                 && !evidence.is_empty()
             {

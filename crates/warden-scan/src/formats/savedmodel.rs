@@ -8,6 +8,7 @@
 //! layers. The checkpoint operators every SavedModel carries in its saver are summarised, not
 //! flagged. Field numbers follow `tensorflow/core/{protobuf,framework}/*.proto`.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use warden_core::Severity;
@@ -118,6 +119,7 @@ mod field {
     pub(super) const SAVED_MODEL_META_GRAPHS: u32 = 2;
     pub(super) const META_INFO_DEF: u32 = 1;
     pub(super) const META_GRAPH_DEF: u32 = 2;
+    pub(super) const META_SAVER_DEF: u32 = 3;
     pub(super) const META_ASSET_FILE_DEF: u32 = 6;
     pub(super) const META_OBJECT_GRAPH_DEF: u32 = 7;
     pub(super) const GRAPH_NODE: u32 = 1;
@@ -142,6 +144,7 @@ mod field {
     pub(super) const OP_DEF_NAME: u32 = 1;
     pub(super) const ASSET_TENSOR_INFO: u32 = 1;
     pub(super) const TENSOR_INFO_NAME: u32 = 1;
+    pub(super) const SAVER_FILENAME_TENSOR_NAME: u32 = 1;
     pub(super) const OBJECT_GRAPH_NODES: u32 = 1;
     pub(super) const OBJECT_USER_OBJECT: u32 = 4;
     pub(super) const USER_OBJECT_METADATA: u32 = 3;
@@ -160,8 +163,9 @@ const EXCERPT_CHARS: usize = 200;
 /// Nodes visited when tracing one operator's inputs back to constants, and how many hops.
 const MAX_TRACE_NODES: usize = 64;
 const MAX_TRACE_DEPTH: u8 = 6;
-/// Node visits for input tracing in one file.
-const TRACE_BUDGET: u64 = 1 << 20;
+/// Fields read in one file by the judging helpers (attributes, input tracing), which may read a
+/// node more than once: a shared bound keeps hostile graphs linear.
+const JUDGE_BUDGET: u64 = 1 << 24;
 /// Strings kept per node (attribute values, constant elements).
 const MAX_STRINGS: usize = 32;
 /// Where the Keras scanner sees layer metadata come from.
@@ -338,11 +342,11 @@ fn is_keras_object(data: &[u8]) -> bool {
 /// Scans a SavedModel-family file.
 pub(crate) fn scan(ctx: &mut ScanContext<'_>, data: &[u8]) {
     let root = Message::root(data);
-    let mut scan = TfScan { walk: Walk::new(ctx, &MALFORMED), routine: Vec::new(), trace_budget: TRACE_BUDGET };
+    let mut scan = TfScan { walk: Walk::new(ctx, &MALFORMED), routine: Vec::new(), budget: Cell::new(JUDGE_BUDGET) };
     match kind(data).unwrap_or(Kind::SavedModel) {
         Kind::SavedModel => scan.saved_model(root),
         Kind::MetaGraph => scan.meta_graph(root),
-        Kind::Graph => scan.graph(root, &HashSet::new()),
+        Kind::Graph => scan.graph(root, &GraphContext::default()),
         Kind::KerasMetadata => scan.keras_metadata(root),
     }
     scan.finish();
@@ -354,6 +358,23 @@ struct TfNode<'a> {
     name: &'a [u8],
     op: &'a [u8],
     message: Message<'a>,
+}
+
+/// What the meta graph says about the nodes of its graph.
+#[derive(Debug, Default)]
+struct GraphContext<'a> {
+    /// Constants the loader replaces with the asset's real path, so their export-time (often
+    /// absolute) paths are not evidence.
+    assets: HashSet<&'a [u8]>,
+    /// The node feeding the saver its checkpoint path (`SaverDef.filename_tensor_name`).
+    saver_filename: Option<&'a [u8]>,
+}
+
+/// The string constants feeding a node, and whether its inputs lead to the saver's path.
+#[derive(Debug, Default)]
+struct Trace<'a> {
+    constants: Vec<&'a [u8]>,
+    reaches_saver_filename: bool,
 }
 
 /// Where nodes live: the graph itself or a function of its library.
@@ -375,7 +396,8 @@ struct RoutineUse {
 struct TfScan<'c, 's> {
     walk: Walk<'c, 's>,
     routine: Vec<RoutineUse>,
-    trace_budget: u64,
+    /// Fields the judging helpers may still read (see [`JUDGE_BUDGET`]).
+    budget: Cell<u64>,
 }
 
 impl<'a> TfScan<'_, '_> {
@@ -402,17 +424,24 @@ impl<'a> TfScan<'_, '_> {
     }
 
     fn meta_graph(&mut self, meta_graph: Message<'a>) {
-        // Asset tensors are constants the loader replaces with the asset's real path, so their
-        // export-time (often absolute) paths are not evidence.
-        let mut assets = HashSet::new();
+        let mut context = GraphContext::default();
         let wire_errors = self.walk.wire_errors();
         let mut fields = meta_graph.fields();
         while let Some(field) = self.walk.next(&mut fields) {
-            if field.number == field::META_ASSET_FILE_DEF
-                && let Some(asset) = self.walk.message(&field, "asset_file_def")
-                && let Some(name) = self.asset_tensor(asset)
-            {
-                assets.insert(name);
+            match field.number {
+                field::META_ASSET_FILE_DEF => {
+                    if let Some(asset) = self.walk.message(&field, "asset_file_def")
+                        && let Some(name) = self.asset_tensor(asset)
+                    {
+                        context.assets.insert(name);
+                    }
+                }
+                field::META_SAVER_DEF => {
+                    if let Some(saver) = self.walk.message(&field, "saver_def") {
+                        context.saver_filename = self.saver_filename(saver);
+                    }
+                }
+                _ => {}
             }
         }
         if self.walk.wire_errors() != wire_errors {
@@ -423,7 +452,7 @@ impl<'a> TfScan<'_, '_> {
             match field.number {
                 field::META_GRAPH_DEF => {
                     if let Some(graph) = self.walk.message(&field, "graph_def") {
-                        self.graph(graph, &assets);
+                        self.graph(graph, &context);
                     }
                 }
                 field::META_OBJECT_GRAPH_DEF => {
@@ -455,7 +484,19 @@ impl<'a> TfScan<'_, '_> {
         name
     }
 
-    fn graph(&mut self, graph: Message<'a>, assets: &HashSet<&'a [u8]>) {
+    /// The node name of `SaverDef.filename_tensor_name` (`saver_filename:0` → `saver_filename`).
+    fn saver_filename(&mut self, saver: Message<'a>) -> Option<&'a [u8]> {
+        let mut name = None;
+        let mut fields = saver.fields();
+        while let Some(field) = self.walk.next(&mut fields) {
+            if field.number == field::SAVER_FILENAME_TENSOR_NAME {
+                name = self.walk.len(&field, "filename_tensor_name").and_then(input_node);
+            }
+        }
+        name
+    }
+
+    fn graph(&mut self, graph: Message<'a>, context: &GraphContext<'a>) {
         let mut nodes = Vec::new();
         let mut fields = graph.fields();
         while let Some(field) = self.walk.next(&mut fields) {
@@ -473,7 +514,7 @@ impl<'a> TfScan<'_, '_> {
                 _ => {}
             }
         }
-        self.judge_scope(Scope::Graph, &nodes, assets);
+        self.judge_scope(Scope::Graph, &nodes, context);
     }
 
     fn library(&mut self, library: Message<'a>) {
@@ -511,7 +552,7 @@ impl<'a> TfScan<'_, '_> {
                 _ => {}
             }
         }
-        self.judge_scope(Scope::Function(name), &nodes, &HashSet::new());
+        self.judge_scope(Scope::Function(name), &nodes, &GraphContext::default());
     }
 
     fn node(&mut self, message: Message<'a>) -> Option<TfNode<'a>> {
@@ -529,27 +570,38 @@ impl<'a> TfScan<'_, '_> {
     }
 
     /// Judges every node of one graph or function body.
-    fn judge_scope(&mut self, scope: Scope<'a>, nodes: &[TfNode<'a>], assets: &HashSet<&'a [u8]>) {
+    fn judge_scope(&mut self, scope: Scope<'a>, nodes: &[TfNode<'a>], context: &GraphContext<'a>) {
         let mut index: Option<HashMap<&'a [u8], TfNode<'a>>> = None;
         for node in nodes {
             let op = String::from_utf8_lossy(node.op);
             let Some(class) = savedmodel_ops::classify(&op) else { continue };
-            let attributes = string_attributes(node.message);
+            let attributes = string_attributes(node.message, &self.budget);
             let Some(class) = resolve_attribute_dependent(class, &attributes) else { continue };
             let index = index.get_or_insert_with(|| nodes.iter().map(|n| (n.name, *n)).collect());
-            let constants = self.constant_inputs(node, index, assets);
+            let trace = self.trace_inputs(node, index, context);
             let escaping: Vec<(String, &'static str)> = attributes
                 .iter()
                 .map(|(_, value)| *value)
-                .chain(constants.iter().copied())
+                .chain(trace.constants.iter().copied())
                 .filter_map(|s| location_escape(s).map(|problem| (protobuf::excerpt(s, EXCERPT_CHARS), problem)))
                 .take(4)
                 .collect();
-            self.judge(scope, node, &op, class, &evidence(&attributes, &constants), &escaping);
+            let in_saver = trace.reaches_saver_filename || in_saver(scope, node.name);
+            self.judge(scope, node, &op, class, in_saver, &evidence(&attributes, &trace.constants), &escaping);
         }
     }
 
-    fn judge(&mut self, scope: Scope<'a>, node: &TfNode<'a>, op: &str, class: OpClass, evidence: &str, escaping: &[(String, &'static str)]) {
+    #[allow(clippy::too_many_arguments)]
+    fn judge(
+        &mut self,
+        scope: Scope<'a>,
+        node: &TfNode<'a>,
+        op: &str,
+        class: OpClass,
+        in_saver: bool,
+        evidence: &str,
+        escaping: &[(String, &'static str)],
+    ) {
         let place = match scope {
             Scope::Graph => format!("node `{}`", protobuf::excerpt(node.name, EXCERPT_CHARS)),
             Scope::Function(function) => {
@@ -567,7 +619,7 @@ impl<'a> TfScan<'_, '_> {
             (OpClass::VocabularyFile, None) => {
                 return self.routine(&DATA_READER_OP, Severity::Low, "table initialiser(s) read vocabulary files", op, node);
             }
-            (OpClass::Checkpoint, None) if in_saver(scope, node.name) => {
+            (OpClass::Checkpoint, None) if in_saver => {
                 return self.routine(&CHECKPOINT_OP, Severity::Info, "checkpoint operator(s) in the saver (every SavedModel has them)", op, node);
             }
             (OpClass::Checkpoint, None) => {
@@ -599,29 +651,31 @@ impl<'a> TfScan<'_, '_> {
 
     /// String constants that feed `node`, following its inputs back a few hops within the same
     /// graph or function (a path built by `StringJoin` from constants still shows).
-    fn constant_inputs(&mut self, node: &TfNode<'a>, index: &HashMap<&'a [u8], TfNode<'a>>, assets: &HashSet<&'a [u8]>) -> Vec<&'a [u8]> {
-        let mut strings = Vec::new();
-        let mut queue: VecDeque<(&'a [u8], u8)> = inputs(node.message).map(|input| (input, 1)).take(MAX_TRACE_NODES).collect();
+    fn trace_inputs(&self, node: &TfNode<'a>, index: &HashMap<&'a [u8], TfNode<'a>>, context: &GraphContext<'a>) -> Trace<'a> {
+        let budget = &self.budget;
+        let mut trace = Trace::default();
+        let mut queue: VecDeque<(&'a [u8], u8)> = inputs(node.message, budget).map(|input| (input, 1)).take(MAX_TRACE_NODES).collect();
         let mut seen = HashSet::new();
         while let Some((input, depth)) = queue.pop_front() {
-            if seen.len() >= MAX_TRACE_NODES || self.trace_budget == 0 || strings.len() >= MAX_STRINGS {
+            if seen.len() >= MAX_TRACE_NODES || budget.get() == 0 {
                 break;
             }
             let Some(name) = input_node(input) else { continue };
             if !seen.insert(name) {
                 continue;
             }
-            self.trace_budget -= 1;
+            trace.reaches_saver_filename |= context.saver_filename == Some(name);
             let Some(source) = index.get(name) else { continue };
             if source.op == b"Const" {
-                if !assets.contains(name) {
-                    strings.extend(constant_strings(source.message).take(MAX_STRINGS - strings.len()));
+                if !context.assets.contains(name) {
+                    let room = MAX_STRINGS.saturating_sub(trace.constants.len());
+                    trace.constants.extend(constant_strings(source.message, budget).take(room));
                 }
             } else if depth < MAX_TRACE_DEPTH {
-                queue.extend(inputs(source.message).map(|input| (input, depth + 1)).take(MAX_TRACE_NODES));
+                queue.extend(inputs(source.message, budget).map(|input| (input, depth + 1)).take(MAX_TRACE_NODES));
             }
         }
-        strings
+        trace
     }
 
     fn object_graph(&mut self, objects: Message<'a>) {
@@ -675,7 +729,10 @@ impl<'a> TfScan<'_, '_> {
     }
 
     fn finish(self) {
-        let TfScan { walk, routine, .. } = self;
+        let TfScan { mut walk, routine, budget } = self;
+        if budget.get() == 0 {
+            walk.limit(None, format!("more than {JUDGE_BUDGET} protobuf fields read while judging operators; evidence for later operators may be missing"));
+        }
         for used in routine {
             let count: u64 = used.ops.values().sum();
             let ops = used.ops.iter().map(|(op, n)| format!("{op} ×{n}")).collect::<Vec<_>>().join(", ");
@@ -735,15 +792,34 @@ fn input_node(input: &[u8]) -> Option<&[u8]> {
     input.split(|b| *b == b':').next().filter(|name| !name.is_empty())
 }
 
-fn inputs<'a>(node: Message<'a>) -> impl Iterator<Item = &'a [u8]> {
-    node.fields().map_while(Result::ok).filter(|f| f.number == field::NODE_INPUT).filter_map(|f| f.bytes())
+fn inputs<'a, 'b>(node: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = &'a [u8]> + 'b
+where
+    'a: 'b,
+{
+    charged(node, budget).filter(|f| f.number == field::NODE_INPUT).filter_map(|f| f.bytes())
+}
+
+/// The fields of `message`, each charged to `budget`; ends quietly when the budget runs out
+/// (wire errors are the walk's business).
+fn charged<'a, 'b>(message: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = Field<'a>> + 'b
+where
+    'a: 'b,
+{
+    message.fields().map_while(Result::ok).take_while(move |_| {
+        let left = budget.get();
+        budget.set(left.saturating_sub(1));
+        left > 0
+    })
 }
 
 /// The `(key, AttrValue)` entries of a node's attribute map.
-fn attribute_entries<'a>(node: Message<'a>) -> impl Iterator<Item = (&'a [u8], Message<'a>)> {
-    node.fields().map_while(Result::ok).filter(|f| f.number == field::NODE_ATTR).filter_map(|f| f.message()).filter_map(|entry| {
+fn attribute_entries<'a, 'b>(node: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = (&'a [u8], Message<'a>)> + 'b
+where
+    'a: 'b,
+{
+    charged(node, budget).filter(|f| f.number == field::NODE_ATTR).filter_map(|f| f.message()).filter_map(move |entry| {
         let (mut key, mut value) = (None, None);
-        for f in entry.fields().map_while(Result::ok) {
+        for f in charged(entry, budget) {
             match f.number {
                 field::ENTRY_KEY => key = f.bytes(),
                 field::ENTRY_VALUE => value = f.message(),
@@ -755,15 +831,15 @@ fn attribute_entries<'a>(node: Message<'a>) -> impl Iterator<Item = (&'a [u8], M
 }
 
 /// String-valued attributes (`s` and `list.s`) of a node.
-fn string_attributes(node: Message<'_>) -> Vec<(&[u8], &[u8])> {
+fn string_attributes<'a>(node: Message<'a>, budget: &Cell<u64>) -> Vec<(&'a [u8], &'a [u8])> {
     let mut out = Vec::new();
-    for (key, value) in attribute_entries(node) {
-        for f in value.fields().map_while(Result::ok) {
-            match (f.number, f.bytes()) {
-                (field::ATTR_S, Some(s)) => out.push((key, s)),
-                (field::ATTR_LIST, Some(_)) => {
-                    let list = f.message().into_iter().flat_map(|l| l.fields().map_while(Result::ok));
-                    out.extend(list.filter(|l| l.number == field::LIST_S).filter_map(|l| l.bytes()).map(|s| (key, s)));
+    for (key, value) in attribute_entries(node, budget) {
+        for f in charged(value, budget) {
+            match (f.number, f.message()) {
+                (field::ATTR_S, _) => out.extend(f.bytes().map(|s| (key, s))),
+                (field::ATTR_LIST, Some(list)) => {
+                    let strings = charged(list, budget).filter(|l| l.number == field::LIST_S).filter_map(|l| l.bytes());
+                    out.extend(strings.take(MAX_STRINGS).map(|s| (key, s)));
                 }
                 _ => {}
             }
@@ -777,13 +853,16 @@ fn string_attributes(node: Message<'_>) -> Vec<(&[u8], &[u8])> {
 }
 
 /// The string elements of a `Const` node's `value` tensor.
-fn constant_strings(node: Message<'_>) -> impl Iterator<Item = &[u8]> {
-    attribute_entries(node)
+fn constant_strings<'a, 'b>(node: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = &'a [u8]> + 'b
+where
+    'a: 'b,
+{
+    attribute_entries(node, budget)
         .filter(|(key, _)| *key == b"value")
-        .flat_map(|(_, value)| value.fields().map_while(Result::ok))
+        .flat_map(move |(_, value)| charged(value, budget))
         .filter(|f| f.number == field::ATTR_TENSOR)
         .filter_map(|f| f.message())
-        .flat_map(|tensor| tensor.fields().map_while(Result::ok))
+        .flat_map(move |tensor| charged(tensor, budget))
         .filter(|f| f.number == field::TENSOR_STRING_VAL)
         .filter_map(|f| f.bytes())
         .take(MAX_STRINGS)

@@ -195,6 +195,21 @@ fn tf1_saver_scope_and_asset_paths_stay_quiet() {
 }
 
 #[test]
+fn top_level_checkpoint_ops_fed_by_the_saver_filename_are_routine() {
+    let nodes = [
+        node("saver_filename", "Placeholder", &[], &[attr_type("dtype", DT_STRING)]),
+        const_str("Const_1", &[".part"]),
+        node("StringJoin", "StringJoin", &["saver_filename", "Const_1"], &[]),
+        node("ShardedFilename", "ShardedFilename", &["StringJoin", "num_shards", "num_shards"], &[]),
+        node("SaveV2", "SaveV2", &["ShardedFilename", "SaveV2/tensor_names"], &[]),
+        node("RestoreV2", "RestoreV2", &["saver_filename", "SaveV2/tensor_names"], &[]),
+    ];
+    let findings = scan_findings(&saved_model(&meta_graph(&graph_def(&nodes, &[]), &[])));
+    assert_eq!(worst(&findings), Some(Severity::Info), "{findings:#?}");
+    assert_eq!(find(&findings, &CHECKPOINT_OP).and_then(|f| f.evidence.as_deref()), Some("operators: RestoreV2 ×1, SaveV2 ×1, ShardedFilename ×1"));
+}
+
+#[test]
 fn read_file_of_an_absolute_path_is_high_with_the_path_as_evidence() {
     let findings = with_ops(&[const_str("ReadFile/filename", &["/etc/passwd"]), node("ReadFile", "ReadFile", &["ReadFile/filename:output:0"], &[])]);
     let finding = find(&findings, &FILE_ACCESS_OP).expect("file access");

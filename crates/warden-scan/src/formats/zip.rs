@@ -227,7 +227,7 @@ fn place<'a>(data: &'a [u8], base: usize, central: CentralEntry<'a>) -> Placed<'
             let data_end = declared.unwrap_or(usize::MAX).min(data.len());
             let truncated = declared.is_none_or(|d| d > data.len());
             let descriptor = if central.flags & zip_layout::FLAG_DESCRIPTOR != 0 || local.has_descriptor() {
-                zip_layout::descriptor_len(data, data_end, local.zip64)
+                zip_layout::descriptor_len(data, data_end, local.zip64, central.compressed_size)
             } else {
                 0
             };

@@ -376,11 +376,22 @@ impl LocalHeader<'_> {
     }
 }
 
-/// Length of the data descriptor at `at` (0 when the entry has none): an optional signature, the
-/// CRC, then 4- or 8-byte sizes.
-pub(crate) fn descriptor_len(data: &[u8], at: usize, zip64: bool) -> usize {
+/// Length of the data descriptor at `at` (after `compressed` bytes of data): an optional
+/// signature, the CRC, then 4- or 8-byte sizes. Writers disagree on when sizes are 8 bytes, so the
+/// layout whose size field matches and is followed by another record wins; `zip64` breaks ties.
+pub(crate) fn descriptor_len(data: &[u8], at: usize, zip64: bool, compressed: u64) -> usize {
     let sig = if data.get(at..).is_some_and(|d| d.starts_with(DESCRIPTOR_SIG)) { 4 } else { 0 };
-    sig + 4 + if zip64 { 16 } else { 8 }
+    let (narrow, wide) = (sig + 12, sig + 20);
+    let sizes = at + sig + 4;
+    let record_follows = |len: usize| at.checked_add(len).is_some_and(|end| end == data.len() || data.get(end..).is_some_and(|d| d.starts_with(b"PK")));
+    let narrow_fits = u32_at(data, sizes).map(u64::from) == Some(compressed) && record_follows(narrow);
+    let wide_fits = u64_at(data, sizes) == Some(compressed) && record_follows(wide);
+    match (narrow_fits, wide_fits) {
+        (true, false) => narrow,
+        (false, true) => wide,
+        _ if zip64 => wide,
+        _ => narrow,
+    }
 }
 
 /// Differences between a central record and its local header that make readers disagree.
@@ -559,7 +570,7 @@ fn streamed_len(data: &[u8], header: &LocalHeader<'_>, hint: Option<u64>) -> Opt
     // A central size whose descriptor checks out is where a streamer lands too; avoid decoding twice.
     if let Some(n) = hint.and_then(to_usize).filter(|&n| n <= rest.len()) {
         let at = header.data_start + n;
-        let next = at.saturating_add(descriptor_len(data, at, header.zip64));
+        let next = at.saturating_add(descriptor_len(data, at, header.zip64, n as u64));
         if data[at..].starts_with(DESCRIPTOR_SIG) || next == data.len() || data.get(next..).is_some_and(|d| d.starts_with(b"PK")) {
             return Some(n);
         }
@@ -615,7 +626,7 @@ pub(crate) fn streamed_entry(data: &[u8], at: usize, central_size: Option<u64>) 
     let header = LocalHeader::parse(data, at)?;
     let len = streamed_len(data, &header, central_size)?;
     let data_end = header.data_start + len;
-    let end = if header.has_descriptor() { data_end + descriptor_len(data, data_end, header.zip64) } else { data_end };
+    let end = if header.has_descriptor() { data_end + descriptor_len(data, data_end, header.zip64, len as u64) } else { data_end };
     (end > at && end <= data.len()).then(|| StreamedEntry { data: header.data_start..data_end, end, header })
 }
 

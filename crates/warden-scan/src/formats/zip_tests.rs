@@ -55,6 +55,8 @@ fn ordinary_zips_are_quiet() {
         .member(Member::stored("model/config.txt", b"layers = 3\n"))
         .member(Member::deflated("model/weights.bin", &[0u8; 10_000]))
         .member(Member::deflated("model/streamed.bin", b"written by a streaming writer").descriptor())
+        .member(Member::stored("model/wide.bin", b"ZIP64 descriptor").wide_descriptor())
+        .member(Member::deflated("model/wide2.bin", b"ZIP64 descriptor").wide_descriptor())
         .comment(b"made by a friendly tool")
         .finish();
     let findings = scan(&zip);
@@ -340,7 +342,7 @@ fn bytes_between_entries_are_reported_and_scanned() {
         .finish();
     let findings = scan(&zip);
     assert!(has(&findings, "zip.unlisted-data"));
-    assert!(reached(&findings, "<unlisted bytes at 34>"), "{findings:#?}");
+    assert!(reached(&findings, "<unlisted bytes at 38>"), "{findings:#?}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use crate::pickle::machine::{Fault, Machine, Origin, Payload};
+use crate::pickle::machine::{Failure, Machine, Origin, Payload};
 use crate::pickle::value::{self, Decoding, Special, Value};
 
 /// What the machine knows about a global's behaviour when called.
@@ -111,7 +111,7 @@ const BENIGN_EVAL_REPR: &[&str] = &["Ellipsis", "NotImplemented", "None", "True"
 
 impl<'a> Machine<'a, '_> {
     /// Calls `callable` with `args` (a tuple value) for REDUCE, NEWOBJ, NEWOBJ_EX, INST or OBJ.
-    pub(super) fn call(&mut self, callable: Value, args: Value) -> Result<Value, Fault> {
+    pub(super) fn call(&mut self, callable: Value, args: Value) -> Result<Value, Failure> {
         match callable {
             Value::Global(g) => {
                 self.note_call(g);
@@ -141,7 +141,7 @@ impl<'a> Machine<'a, '_> {
         }
     }
 
-    fn apply(&mut self, g: u32, args: Value) -> Result<Value, Fault> {
+    fn apply(&mut self, g: u32, args: Value) -> Result<Value, Failure> {
         let known = self.run.globals[g as usize].known;
         let arg0 = self.item(args, 0);
         let plain = Value::Object(g);
@@ -240,7 +240,7 @@ impl<'a> Machine<'a, '_> {
     }
 
     /// `getattr(obj, name)`: a new global when `obj` is one.
-    fn getattr(&mut self, obj: Value, name: Value, resolver: u32) -> Result<Value, Fault> {
+    fn getattr(&mut self, obj: Value, name: Value, resolver: u32) -> Result<Value, Failure> {
         let Some(attr) = self.str_text(name) else {
             self.dynamic("an attribute fetched by a name computed at load time");
             return Ok(Value::Opaque);
@@ -273,7 +273,7 @@ impl<'a> Machine<'a, '_> {
         }
     }
 
-    fn derived(&mut self, module: Cow<'a, str>, name: Cow<'a, str>, resolver: u32, base: Option<u32>) -> Result<Value, Fault> {
+    fn derived(&mut self, module: Cow<'a, str>, name: Cow<'a, str>, resolver: u32, base: Option<u32>) -> Result<Value, Failure> {
         let origin = Origin::Derived { resolver, base, op: self.op, offset: self.op_off as u64 };
         Ok(Value::Global(self.global(module, name, origin)?))
     }
@@ -301,7 +301,7 @@ impl<'a> Machine<'a, '_> {
     }
 
     /// STACK_GLOBAL: module and name must be str constants, or the callable is computed.
-    pub(super) fn stack_global(&mut self, module: Value, name: Value) -> Result<Value, Fault> {
+    pub(super) fn stack_global(&mut self, module: Value, name: Value) -> Result<Value, Failure> {
         let module_text = self.str_text(module);
         let name_text = self.str_text(name);
         match (module_text, name_text) {
@@ -325,7 +325,7 @@ impl<'a> Machine<'a, '_> {
     }
 
     /// BUILD `state` into `target`.
-    pub(super) fn build(&mut self, target: Value, state: Value, state_slot: usize) -> Result<(), Fault> {
+    pub(super) fn build(&mut self, target: Value, state: Value, state_slot: usize) -> Result<(), Failure> {
         match target {
             Value::Global(g) => {
                 self.global_build(g);
@@ -344,7 +344,7 @@ impl<'a> Machine<'a, '_> {
 
     /// Skips the raw array bytes joblib writes right after a `NumpyArrayWrapper`'s BUILD, or runs
     /// the object array pickled there.
-    fn skip_wrapped_array(&mut self, wrapper: WrapperState) -> Result<(), Fault> {
+    fn skip_wrapped_array(&mut self, wrapper: WrapperState) -> Result<(), Failure> {
         if !wrapper.dtype_seen || !wrapper.shape_seen {
             return Err(self.malformed(
                 "a joblib NumpyArrayWrapper is built without a `shape` and `dtype` warden can read, so the size of the raw array bytes that follow is unknown".to_owned(),
@@ -369,7 +369,7 @@ impl<'a> Machine<'a, '_> {
         Ok(())
     }
 
-    fn take_byte(&mut self, what: &str) -> Result<u8, Fault> {
+    fn take_byte(&mut self, what: &str) -> Result<u8, Failure> {
         let Some(&b) = self.data.get(self.pos) else {
             return Err(self.fault(crate::pickle::machine::FaultKind::Truncated, Some(self.op), format!("{what} is missing")));
         };

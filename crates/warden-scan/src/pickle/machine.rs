@@ -36,6 +36,9 @@ pub(crate) enum End {
     Fault(Fault),
 }
 
+/// A [`Fault`] as machine functions return it: boxed, so the hot path returns small `Result`s.
+pub(super) type Failure = Box<Fault>;
+
 /// Why a pickle stopped before `STOP`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Fault {
@@ -237,7 +240,7 @@ pub(super) fn run_one<'a>(data: &'a [u8], start: usize, limits: &Limits, ops_lef
     let before = m.ops_left;
     let outcome = match m.exec() {
         Ok(()) => End::Stop,
-        Err(fault) => End::Fault(fault),
+        Err(fault) => End::Fault(*fault),
     };
     *ops_left = m.ops_left;
     let mut run = m.run;
@@ -273,7 +276,7 @@ pub(super) struct Machine<'a, 'l> {
 }
 
 impl<'a> Machine<'a, '_> {
-    fn exec(&mut self) -> Result<(), Fault> {
+    fn exec(&mut self) -> Result<(), Failure> {
         loop {
             let Some(&code) = self.data.get(self.pos) else {
                 self.op_off = self.pos;
@@ -615,7 +618,7 @@ impl<'a> Machine<'a, '_> {
     // ----- input -----
 
     #[inline]
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Fault> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Failure> {
         let rest = self.data.len() - self.pos;
         if n > rest {
             return Err(self.fault(FaultKind::Truncated, Some(self.op), format!("needs {n} more bytes but only {rest} remain")));
@@ -626,13 +629,13 @@ impl<'a> Machine<'a, '_> {
     }
 
     #[inline]
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Fault> {
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Failure> {
         let bytes = self.take(N)?;
         Ok(bytes.try_into().unwrap_or([0; N]))
     }
 
     /// Skips `n` raw bytes (joblib array data), failing on truncation.
-    pub(super) fn skip(&mut self, n: u64, what: &str) -> Result<(), Fault> {
+    pub(super) fn skip(&mut self, n: u64, what: &str) -> Result<(), Failure> {
         let rest = (self.data.len() - self.pos) as u64;
         if n > rest {
             return Err(self.fault(FaultKind::Truncated, Some(self.op), format!("{what} needs {n} bytes but only {rest} remain")));
@@ -642,7 +645,7 @@ impl<'a> Machine<'a, '_> {
     }
 
     /// A text line without its `\n` (CPython strips only the `\n`).
-    fn line(&mut self) -> Result<&'a [u8], Fault> {
+    fn line(&mut self) -> Result<&'a [u8], Failure> {
         let rest = &self.data[self.pos..];
         let Some(n) = memchr::memchr(b'\n', rest) else {
             return Err(self.fault(FaultKind::Truncated, Some(self.op), "its text argument has no terminating newline".to_owned()));
@@ -651,12 +654,12 @@ impl<'a> Machine<'a, '_> {
         Ok(&rest[..n])
     }
 
-    fn line_text(&mut self) -> Result<&'a str, Fault> {
+    fn line_text(&mut self) -> Result<&'a str, Failure> {
         let line = self.line()?;
         std::str::from_utf8(line).map_err(|_| self.malformed(format!("module or class name {} is not UTF-8", show_bytes(line))))
     }
 
-    fn line_int(&mut self) -> Result<i64, Fault> {
+    fn line_int(&mut self) -> Result<i64, Failure> {
         let line = self.line()?;
         match self.parse_int(line)? {
             Value::Int(v) => Ok(v),
@@ -664,7 +667,7 @@ impl<'a> Machine<'a, '_> {
         }
     }
 
-    fn parse_int(&self, text: &[u8]) -> Result<Value, Fault> {
+    fn parse_int(&self, text: &[u8]) -> Result<Value, Failure> {
         let s = std::str::from_utf8(text).unwrap_or("").trim();
         let (negative, digits) = match s.as_bytes().first() {
             Some(b'-') => (true, &s[1..]),
@@ -687,7 +690,7 @@ impl<'a> Machine<'a, '_> {
         })
     }
 
-    fn push_str(&mut self, enc: Enc, n: u64) -> Result<(), Fault> {
+    fn push_str(&mut self, enc: Enc, n: u64) -> Result<(), Failure> {
         let rest = (self.data.len() - self.pos) as u64;
         if n > rest {
             return Err(self.fault(FaultKind::Truncated, Some(self.op), format!("declares {n} bytes but only {rest} remain")));
@@ -706,7 +709,7 @@ impl<'a> Machine<'a, '_> {
     }
 
     #[inline]
-    pub(super) fn push(&mut self, v: Value) -> Result<(), Fault> {
+    pub(super) fn push(&mut self, v: Value) -> Result<(), Failure> {
         if self.stack.len() >= self.max_entries {
             let max = self.max_entries;
             return Err(self.fault(FaultKind::Limit, Some(self.op), format!("stack deeper than {max} entries (max_pickle_entries)")));
@@ -716,7 +719,7 @@ impl<'a> Machine<'a, '_> {
     }
 
     #[inline]
-    fn pop(&mut self) -> Result<Value, Fault> {
+    fn pop(&mut self) -> Result<Value, Failure> {
         if self.stack.len() > self.fence() {
             Ok(self.stack.pop().unwrap_or(Value::Opaque))
         } else {
@@ -725,7 +728,7 @@ impl<'a> Machine<'a, '_> {
     }
 
     #[inline]
-    fn top(&self) -> Result<Value, Fault> {
+    fn top(&self) -> Result<Value, Failure> {
         if self.stack.len() > self.fence() {
             Ok(self.stack[self.stack.len() - 1])
         } else {
@@ -734,16 +737,16 @@ impl<'a> Machine<'a, '_> {
     }
 
     /// Pops the topmost mark; the items above it are `stack[mark..]`.
-    fn pop_mark(&mut self) -> Result<usize, Fault> {
+    fn pop_mark(&mut self) -> Result<usize, Failure> {
         self.marks.pop().ok_or_else(|| self.malformed("needs a MARK but none is open".to_owned()))
     }
 
     /// Checks that a container sits right below `mark` (APPENDS, SETITEMS, ADDITEMS).
-    fn container_below(&self, mark: usize) -> Result<(), Fault> {
+    fn container_below(&self, mark: usize) -> Result<(), Failure> {
         if mark == 0 || mark <= self.fence() { Err(self.underflow()) } else { Ok(()) }
     }
 
-    fn memo_put(&mut self, key: u64, v: Value) -> Result<(), Fault> {
+    fn memo_put(&mut self, key: u64, v: Value) -> Result<(), Failure> {
         let dense = self.memo.len() as u64;
         if key < dense {
             self.memo[key as usize] = v;
@@ -765,7 +768,7 @@ impl<'a> Machine<'a, '_> {
         Ok(())
     }
 
-    fn memo_get(&mut self, key: u64) -> Result<(), Fault> {
+    fn memo_get(&mut self, key: u64) -> Result<(), Failure> {
         let v = if key < self.memo.len() as u64 { Some(self.memo[key as usize]) } else { self.sparse_memo.get(&key).copied() };
         match v {
             Some(v) => self.push(v),
@@ -807,7 +810,7 @@ impl<'a> Machine<'a, '_> {
     // ----- records -----
 
     /// Records that the pickle obtains `module.name`; returns its index.
-    pub(super) fn global(&mut self, module: Cow<'a, str>, name: Cow<'a, str>, origin: Origin) -> Result<u32, Fault> {
+    pub(super) fn global(&mut self, module: Cow<'a, str>, name: Cow<'a, str>, origin: Origin) -> Result<u32, Failure> {
         let key = (module, name);
         if let Some(&g) = self.index.get(&key) {
             self.run.globals[g as usize].uses += 1;
@@ -896,7 +899,7 @@ impl<'a> Machine<'a, '_> {
     }
 
     /// Runs the joblib object-array pickle that starts at the current position, as its own run.
-    pub(super) fn run_inner(&mut self) -> Result<(), Fault> {
+    pub(super) fn run_inner(&mut self) -> Result<(), Failure> {
         if self.depth >= MAX_INNER_DEPTH {
             return Err(self.fault(FaultKind::Limit, Some(self.op), format!("joblib object arrays nested more than {MAX_INNER_DEPTH} deep")));
         }
@@ -914,16 +917,20 @@ impl<'a> Machine<'a, '_> {
 
     // ----- faults -----
 
-    pub(super) fn fault(&self, kind: FaultKind, opcode: Option<u8>, message: String) -> Fault {
+    #[cold]
+    #[inline(never)]
+    pub(super) fn fault(&self, kind: FaultKind, opcode: Option<u8>, message: String) -> Failure {
         let opcode = opcode.or_else(|| self.data.get(self.op_off).copied());
-        Fault { kind, offset: self.op_off as u64, opcode, message }
+        Box::new(Fault { kind, offset: self.op_off as u64, opcode, message })
     }
 
-    pub(super) fn malformed(&self, message: String) -> Fault {
+    #[cold]
+    pub(super) fn malformed(&self, message: String) -> Failure {
         self.fault(FaultKind::Malformed, Some(self.op), message)
     }
 
-    fn underflow(&self) -> Fault {
+    #[cold]
+    fn underflow(&self) -> Failure {
         let message = if self.marks.is_empty() {
             "the stack is empty (stack underflow)".to_owned()
         } else {

@@ -222,22 +222,27 @@ impl Layer {
     }
 
     fn classify(&self, path: &[&str], name_start: usize, dotted_name: bool) -> Option<Verdict<'_>> {
-        // Deny: the whole path, then every tail that starts inside the qualname.
-        let tails = std::iter::once(0).chain((name_start..path.len()).filter(|&i| i > 0 && dotted_name));
-        for start in tails {
+        // Deny: the whole path, then every tail that starts inside the qualname; entries that
+        // name a module first, generic `**.name` entries after, so the reason is the specific one.
+        let tails: Vec<usize> = std::iter::once(0).chain((name_start..path.len()).filter(|&i| i > 0 && dotted_name)).collect();
+        let specific = tails.iter().flat_map(|&start| {
+            let first = path[start];
+            self.by_first.get(first).into_iter().flatten().map(move |&i| (start, i))
+        });
+        let generic = tails.iter().flat_map(|&start| self.wild_first.iter().map(move |&i| (start, i)));
+        for (start, i) in specific.chain(generic) {
             let tail = &path[start..];
-            for entry in self.candidates(tail) {
-                if let Action::Deny { severity, code } = entry.action
-                    && entry.pattern.matches(tail)
-                {
-                    return Some(Verdict::Deny(Denial {
-                        severity,
-                        reason: entry.reason.as_deref().unwrap_or("listed as dangerous"),
-                        pattern: entry.pattern.as_str(),
-                        tail: start,
-                        code,
-                    }));
-                }
+            let entry = &self.entries[i];
+            if let Action::Deny { severity, code } = entry.action
+                && entry.pattern.matches(tail)
+            {
+                return Some(Verdict::Deny(Denial {
+                    severity,
+                    reason: entry.reason.as_deref().unwrap_or("listed as dangerous"),
+                    pattern: entry.pattern.as_str(),
+                    tail: start,
+                    code,
+                }));
             }
         }
         // Then exact entries before globs, review before allow among equals.
