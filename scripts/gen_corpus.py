@@ -676,7 +676,8 @@ def _make_fake_torch():
 
     for name in ("_rebuild_tensor_v2", "_rebuild_parameter", "_rebuild_parameter_with_state"):
         setattr(utils, name, stub("torch._utils", name))
-    for name in ("FloatStorage", "HalfStorage", "BFloat16Storage", "LongStorage", "IntStorage", "ByteStorage"):
+    for name in ("FloatStorage", "HalfStorage", "BFloat16Storage", "LongStorage", "IntStorage", "ByteStorage",
+                 "FloatTensor"):
         setattr(torch, name, type(name, (), {"__module__": "torch"}))
     torch._utils = utils
     return {"torch": torch, "torch._utils": utils}
@@ -704,21 +705,24 @@ class fake_torch:
 
 
 class TorchPickler(pickle.Pickler):
-    """torch.save's pickler: storages leave the pickle as persistent ids."""
+    """torch.save's pickler: storages (tensors, in the tar format) leave the pickle as persistent ids."""
 
     legacy = False
+    tensor_ids = None  # the legacy tar format: id(FakeTensor) -> key
 
     def persistent_id(self, obj):
+        if self.tensor_ids is not None and isinstance(obj, FakeTensor):
+            return str(self.tensor_ids[id(obj)])
         if isinstance(obj, FakeStorage):
             pid = ("storage", obj.storage_type, obj.key, "cpu", obj.numel)
             return pid + (None,) if self.legacy else pid
         return None
 
 
-def torch_pickle(obj, legacy=False):
+def torch_pickle(obj, legacy=False, tensor_ids=None):
     buf = io.BytesIO()
     pickler = TorchPickler(buf, protocol=2)
-    pickler.legacy = legacy
+    pickler.legacy, pickler.tensor_ids = legacy, tensor_ids
     with fake_torch():
         pickler.dump(obj)
     return buf.getvalue()
@@ -785,18 +789,49 @@ def torch_legacy(obj):
     return out
 
 
+def tensors_of(obj, found=None):
+    """Every FakeTensor reachable from obj, in pickling order."""
+    found = [] if found is None else found
+    if isinstance(obj, FakeTensor):
+        found.append(obj)
+    elif isinstance(obj, FakeParameter):
+        tensors_of(obj.tensor, found)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            tensors_of(v, found)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            tensors_of(v, found)
+    return found
+
+
 def torch_legacy_tar(obj):
-    """The oldest torch.save layout: a tar with sys_info, pickle, storages and tensors members."""
+    """The oldest torch.save layout (torch < 0.4), a tar read by torch's `legacy_load`:
+    `storages` = pickle(count), then per storage pickle((key, location, type)) + int64 numel +
+    raw bytes, then pickle(storage views); `tensors` = pickle(count), then per tensor
+    pickle((key, storage key, tensor type)) + int32 ndim + 4 pad bytes + int64 sizes + int64
+    strides + int64 offset; `pickle` = the object, tensors replaced by persistent ids str(key)."""
     sys_info = {"protocol_version": 1000, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}}
-    storages = storages_of(obj)
-    blob = pickle.dumps(len(storages), protocol=2)
-    for key in sorted(storages):
-        st = storages[key]
-        with fake_torch():
-            blob += pickle.dumps((key, "cpu", st.storage_type), protocol=2)
-        blob += struct.pack("<q", st.numel) + st.data
-    members = [("sys_info", pickle.dumps(sys_info, protocol=2)), ("pickle", torch_pickle(obj, legacy=True)),
-               ("storages", blob), ("tensors", pickle.dumps(0, protocol=2))]
+    tensors = tensors_of(obj)
+    storages = list({id(t.storage): t.storage for t in tensors}.values())
+    storage_key = {id(st): i + 1 for i, st in enumerate(storages)}
+    tensor_key = {id(t): len(storages) + i + 1 for i, t in enumerate(tensors)}
+    with fake_torch():
+        blob = pickle.dumps(len(storages), protocol=2)
+        for st in storages:
+            blob += pickle.dumps((storage_key[id(st)], "cpu", st.storage_type), protocol=2)
+            blob += struct.pack("<q", st.numel) + st.data
+        blob += pickle.dumps([], protocol=2)
+        described = pickle.dumps(len(tensors), protocol=2)
+        for t in tensors:
+            ndim = len(t.size)
+            described += pickle.dumps((tensor_key[id(t)], storage_key[id(t.storage)], FAKE_TORCH["torch"].FloatTensor),
+                                      protocol=2)
+            described += struct.pack("<i", ndim) + b"\0" * 4
+            described += struct.pack(f"<{ndim}q", *t.size) + struct.pack(f"<{ndim}q", *t.stride)
+            described += struct.pack("<q", t.offset)
+    members = [("sys_info", pickle.dumps(sys_info, protocol=2)), ("pickle", torch_pickle(obj, tensor_ids=tensor_key)),
+               ("storages", blob), ("tensors", described)]
     return tar_bytes(members)
 
 
@@ -1540,7 +1575,14 @@ def benign_safetensors(tag, metadata=None):
     r = rng("st/" + tag)
     tensors = {"embed.weight": r.standard_normal((16, 8)).astype(np.float32),
                "norm.weight": np.ones(8, dtype=np.float16), "position_ids": np.arange(16, dtype=np.int64)}
-    return save(tensors, metadata=metadata)
+    data = save(tensors, metadata=metadata)
+    # The library writes __metadata__ from a Rust HashMap, in an order that changes from run to
+    # run: re-emit the same header with its metadata keys sorted.
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    return safetensors_raw(header, data[8 + n:])
 
 
 def gen_safetensors(c):

@@ -61,11 +61,7 @@ impl Run {
             return Err(format!("timed out after {}s", timeout().as_secs()));
         }
         serde_json::from_slice(&self.stdout).map_err(|e| {
-            format!(
-                "stdout is not a JSON report ({e}); exit {:?}; stderr: {}",
-                self.code,
-                tail(&self.stderr, 800)
-            )
+            format!("stdout is not a JSON report ({e}); exit {:?}; stderr: {}", self.code, tail(&self.stderr, 800))
         })
     }
 }
@@ -98,8 +94,8 @@ fn corpus() -> &'static Corpus {
             )
         });
         let root = root.canonicalize().expect("canonical corpus root");
-        let manifest: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", manifest_path.display()));
+        let manifest: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", manifest_path.display()));
         let samples: Vec<Sample> = manifest["samples"]
             .as_array()
             .unwrap_or_else(|| panic!("{} has no `samples` array", manifest_path.display()))
@@ -117,12 +113,18 @@ fn corpus() -> &'static Corpus {
             })
             .collect();
         assert!(
-            samples.iter().any(|s| s.verdict == Verdict::Malicious) && samples.iter().any(|s| s.verdict == Verdict::Benign),
+            samples.iter().any(|s| s.verdict == Verdict::Malicious)
+                && samples.iter().any(|s| s.verdict == Verdict::Benign),
             "{} needs both malicious and benign samples",
             manifest_path.display()
         );
         for sample in &samples {
-            assert!(root.join(&sample.path).exists(), "manifest names {} but it is not in {}", sample.path, root.display());
+            assert!(
+                root.join(&sample.path).exists(),
+                "manifest names {} but it is not in {}",
+                sample.path,
+                root.display()
+            );
         }
         Corpus { root, samples }
     })
@@ -360,7 +362,11 @@ fn difference(label: &str, a: &BTreeSet<String>, b: &BTreeSet<String>) -> Option
         return None;
     }
     let shown: Vec<String> = only.iter().take(60).map(|l| format!("    {l}")).collect();
-    let more = if only.len() > shown.len() { format!("\n    ... and {} more", only.len() - shown.len()) } else { String::new() };
+    let more = if only.len() > shown.len() {
+        format!("\n    ... and {} more", only.len() - shown.len())
+    } else {
+        String::new()
+    };
     Some(format!("{label} ({}):\n{}{more}", only.len(), shown.join("\n")))
 }
 
@@ -412,5 +418,10 @@ fn scanning_the_whole_corpus_at_once_matches_per_sample_scans() {
     .into_iter()
     .flatten()
     .collect();
-    assert!(problems.is_empty(), "scanning {} with --jobs 2 differs from per-sample scans:\n{}", corpus.root.display(), problems.join("\n\n"));
+    assert!(
+        problems.is_empty(),
+        "scanning {} with --jobs 2 differs from per-sample scans:\n{}",
+        corpus.root.display(),
+        problems.join("\n\n")
+    );
 }

@@ -265,7 +265,7 @@ fn overlapping_tensors_and_hidden_bytes_are_reported() {
     assert_eq!(ids(&scan_file(&trailing.build())), ["gguf.unaccounted-bytes"]);
     let padded = Builder::new(3).tensor("a", &[4], 0, 16, None).tensor("b", &[8], 0, 32, Some(32)).build();
     assert!(ids(&scan_file(&padded)).is_empty());
-    let gap = Builder::new(3).tensor("a", &[8], 0, 32, None).tensor("b", &[8], 0, 128, Some(96)).build();
+    let gap = Builder::new(3).tensor("a", &[8], 0, 32, None).tensor("b", &[8], 0, 96, Some(96)).build();
     assert_eq!(ids(&scan_file(&gap)), ["gguf.unaccounted-bytes"]);
 }
 

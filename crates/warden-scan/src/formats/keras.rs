@@ -271,8 +271,7 @@ impl Walker<'_, '_, '_> {
                 true
             }
             "__lambda__" => {
-                let code = config.and_then(|c| c.get("code")).and_then(Value::as_str).unwrap_or_default();
-                self.report_code(code, "lambda function");
+                self.report_code(lambda_code(config), "lambda function");
                 false
             }
             "TFOpLambda" => {
@@ -300,8 +299,7 @@ impl Walker<'_, '_, '_> {
         match function {
             // Keras 3: {"class_name": "__lambda__", "config": {"code": base64}}.
             Some(f @ Value::Object(_)) if f.get("class_name").and_then(Value::as_str) == Some("__lambda__") => {
-                let code = f.get("config").and_then(|c| c.get("code")).and_then(Value::as_str).unwrap_or_default();
-                self.report_code(code, &format!("Lambda layer{name}"));
+                self.report_code(lambda_code(f.get("config")), &format!("Lambda layer{name}"));
             }
             // Keras 2: [base64 marshal, defaults, closure] with "function_type": "lambda".
             Some(Value::Array(parts)) => {
@@ -380,6 +378,13 @@ impl Walker<'_, '_, '_> {
         let quoted = format!("\"{needle}");
         memchr::memmem::find(self.text.as_bytes(), quoted.as_bytes()).map(|i| self.base + i as u64)
     }
+}
+
+/// The base64 code of a `__lambda__` object: `{"code": ...}` in Lambda layers, `{"value": [code,
+/// defaults, closure]}` where Keras 3 serialises any other lambda (a loss, an activation).
+fn lambda_code(config: Option<&Value>) -> &str {
+    let code = config.and_then(|c| c.get("code").or_else(|| c.get("value").and_then(|v| v.get(0))));
+    code.and_then(Value::as_str).unwrap_or_default()
 }
 
 fn module_root(module: &str) -> &str {

@@ -6,16 +6,15 @@ mod archive_codec;
 pub mod gguf;
 mod gguf_template;
 pub mod hdf5;
+mod hdf5_reader;
 pub mod keras;
 mod keras_lambda;
 pub mod numpy;
 pub mod onnx;
-mod onnx_ops;
 pub mod protobuf;
 pub mod pytorch;
 pub mod safetensors;
 pub mod savedmodel;
-mod savedmodel_ops;
 pub mod zip;
 #[cfg(test)]
 mod zip_fixture;

@@ -14,9 +14,20 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use warden_core::Severity;
 
 use crate::context::ScanContext;
-use crate::formats::onnx_ops::{self, DomainKind};
-use crate::formats::protobuf::{self, Field, Message, Value, Walk, WireErrorKind};
+use crate::formats::protobuf::{self, Message, Walk};
 use crate::rules::{ATLAS_DENIAL_OF_SERVICE, ATLAS_EMBED_MALWARE, ATLAS_SUPPLY_CHAIN_MODEL, ATLAS_UNSAFE_ARTIFACT, Rule};
+
+#[path = "onnx_external.rs"]
+mod external;
+#[path = "onnx_ops.rs"]
+mod ops;
+#[path = "onnx_sniff.rs"]
+mod sniff;
+
+pub(crate) use external::location_escape;
+use external::range_problem;
+use ops::DomainKind;
+pub(crate) use sniff::looks_like;
 
 /// External data pointing outside the model directory.
 pub(crate) static EXTERNAL_DATA_TRAVERSAL: Rule = Rule {
@@ -185,84 +196,12 @@ mod field {
 
 /// `TensorProto.DataLocation.EXTERNAL`.
 const DATA_LOCATION_EXTERNAL: u64 = 1;
-/// Highest `ir_version` the sniff accepts (onnx 1.23 writes 12; leave room for growth).
-const MAX_IR_VERSION: u64 = 32;
-/// Most top-level fields the sniff reads before giving up (real models have a handful).
-const SNIFF_MAX_FIELDS: u64 = 1 << 20;
 /// Deepest nesting of subgraphs (`If`/`Loop`/`Scan` bodies) followed.
 const MAX_GRAPH_DEPTH: usize = 64;
 /// Distinct names kept per summary (domains, operators, files); the rest are only counted.
 const MAX_NAMES: usize = 32;
-/// External data offsets and lengths above this (256 TiB) are not real files.
-const MAX_EXTERNAL_BYTES: u64 = 1 << 48;
 /// Longest string quoted in a finding.
 const EXCERPT_CHARS: usize = 200;
-
-/// True if `data` is an ONNX `ModelProto`: it starts with a plausible `ir_version` (serialisers
-/// write fields in number order), every known field has its wire type, and it has a graph or
-/// opset imports. A model truncated inside its graph still counts, so the scan can report it.
-pub(crate) fn looks_like(data: &[u8]) -> bool {
-    let mut fields = Message::root(data).fields();
-    match fields.next() {
-        Some(Ok(Field { number: model::IR_VERSION, value: Value::Varint(v), .. })) if (1..=MAX_IR_VERSION).contains(&v) => {}
-        _ => return false,
-    }
-    let (mut has_graph, mut has_opset) = (false, false);
-    for (count, field) in fields.enumerate() {
-        if count as u64 >= SNIFF_MAX_FIELDS {
-            return false;
-        }
-        let field = match field {
-            Ok(field) => field,
-            Err(e) => return has_graph || (e.field == Some(model::GRAPH) && matches!(e.kind, WireErrorKind::Truncated { .. })),
-        };
-        let valid = match (field.number, field.value) {
-            (model::IR_VERSION | model::MODEL_VERSION, Value::Varint(_)) => true,
-            (model::PRODUCER_NAME | model::PRODUCER_VERSION | model::DOMAIN | model::DOC_STRING, Value::Len(s)) => std::str::from_utf8(s).is_ok(),
-            (model::GRAPH, Value::Len(graph)) => {
-                has_graph = protobuf::validate(graph, SNIFF_MAX_FIELDS).is_ok();
-                has_graph
-            }
-            (model::OPSET_IMPORT, Value::Len(opset)) => {
-                has_opset = is_opset_import(opset);
-                has_opset
-            }
-            (model::METADATA_PROPS | model::TRAINING_INFO | model::FUNCTIONS | model::CONFIGURATION, Value::Len(m)) => {
-                protobuf::validate(m, SNIFF_MAX_FIELDS).is_ok()
-            }
-            (
-                model::IR_VERSION
-                | model::MODEL_VERSION
-                | model::PRODUCER_NAME
-                | model::PRODUCER_VERSION
-                | model::DOMAIN
-                | model::DOC_STRING
-                | model::GRAPH
-                | model::OPSET_IMPORT
-                | model::METADATA_PROPS
-                | model::TRAINING_INFO
-                | model::FUNCTIONS
-                | model::CONFIGURATION,
-                _,
-            ) => false,
-            // Fields added by later ONNX versions.
-            _ => true,
-        };
-        if !valid {
-            return false;
-        }
-    }
-    has_graph || has_opset
-}
-
-/// `OperatorSetIdProto`: a UTF-8 `domain` (1) and a `version` varint (2), nothing else.
-fn is_opset_import(data: &[u8]) -> bool {
-    Message::root(data).fields().all(|field| match field {
-        Ok(Field { number: 1, value: Value::Len(domain), .. }) => domain.len() <= 256 && std::str::from_utf8(domain).is_ok(),
-        Ok(Field { number: 2, value: Value::Varint(_), .. }) => true,
-        _ => false,
-    })
-}
 
 /// Scans an ONNX model.
 pub(crate) fn scan(ctx: &mut ScanContext<'_>, data: &[u8]) {
@@ -443,25 +382,37 @@ impl OnnxScan<'_, '_> {
         let op = String::from_utf8_lossy(op_type);
         let domain = String::from_utf8_lossy(domain);
         let offset = node.offset();
-        if onnx_ops::is_python_op(&op) {
-            let evidence = string_attributes(node);
-            let node_name = if name.is_empty() { "an unnamed node".to_owned() } else { format!("node `{}`", protobuf::excerpt(name, EXCERPT_CHARS)) };
-            let message = format!("{node_name} runs the Python operator `{op}` (domain `{domain}`)");
-            if let Some(finding) = self.walk.report(&PYTHON_OP, PYTHON_OP.severity, Some(offset), message)
-                && !evidence.is_empty()
-            {
-                finding.evidence = Some(evidence);
-            }
+        let node_name = || if name.is_empty() { "an unnamed node".to_owned() } else { format!("node `{}`", protobuf::excerpt(name, EXCERPT_CHARS)) };
+        if ops::is_python_op(&op) {
+            let message = format!("{} runs the Python operator `{op}` (domain `{domain}`)", node_name());
+            let evidence = show_attributes(&string_attributes(node));
+            self.report(&PYTHON_OP, PYTHON_OP.severity, offset, message, evidence);
             return;
         }
         if self.local_functions.get(domain.as_ref()).is_some_and(|names| names.contains(op.as_ref())) {
             return;
         }
-        match onnx_ops::domain_kind(&domain) {
-            DomainKind::Standard if !onnx_ops::is_standard_op(&domain, &op) => self.unknown.add(&domain, &op, offset),
+        match ops::domain_kind(&domain) {
+            DomainKind::Standard if !ops::is_standard_op(&domain, &op) => self.unknown.add(&domain, &op, offset),
             DomainKind::Standard => {}
             DomainKind::RuntimeContrib => self.contrib.add(&domain, &op, offset),
-            DomainKind::Custom => self.custom.add(&domain, &op, offset),
+            DomainKind::Custom => {
+                self.custom.add(&domain, &op, offset);
+                let attributes = string_attributes(node);
+                if let Some(hint) = ops::execution_hint(&op, &attributes) {
+                    let message = format!("{} runs the custom operator `{op}` from `{domain}`; its {hint} suggests it runs commands or code", node_name());
+                    self.report(&CUSTOM_DOMAIN, Severity::High, offset, message, show_attributes(&attributes));
+                }
+            }
+        }
+    }
+
+    /// Reports a per-node finding with optional evidence.
+    fn report(&mut self, rule: &'static Rule, severity: Severity, offset: u64, message: String, evidence: String) {
+        if let Some(finding) = self.walk.report(rule, severity, Some(offset), message)
+            && !evidence.is_empty()
+        {
+            finding.evidence = Some(evidence);
         }
     }
 
@@ -640,80 +591,35 @@ fn join(names: &BTreeSet<String>) -> String {
     names.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
 }
 
-/// `name=value` for the string attributes of a node, as evidence of what a Python operator calls.
-fn string_attributes(node: Message<'_>) -> String {
-    let mut parts = Vec::new();
-    for attribute in node.fields().map_while(Result::ok).filter(|f| f.number == field::NODE_ATTRIBUTE).filter_map(|f| f.message()) {
-        let mut name = &b""[..];
-        let mut values = Vec::new();
-        for f in attribute.fields().map_while(Result::ok) {
-            match (f.number, f.bytes()) {
-                (field::ATTR_NAME, Some(s)) => name = s,
-                (field::ATTR_S | field::ATTR_STRINGS, Some(s)) if values.len() < 4 => values.push(protobuf::excerpt(s, EXCERPT_CHARS)),
-                _ => {}
+/// A node's attributes by name, with their string values (`s`, `strings`; a few each).
+fn string_attributes(node: Message<'_>) -> Vec<(String, Vec<String>)> {
+    let attributes = node.fields().map_while(Result::ok).filter(|f| f.number == field::NODE_ATTRIBUTE).filter_map(|f| f.message());
+    attributes
+        .take(MAX_NAMES)
+        .map(|attribute| {
+            let mut name = String::new();
+            let mut values = Vec::new();
+            for f in attribute.fields().map_while(Result::ok) {
+                match (f.number, f.bytes()) {
+                    (field::ATTR_NAME, Some(s)) => name = protobuf::excerpt(s, 64),
+                    (field::ATTR_S | field::ATTR_STRINGS, Some(s)) if values.len() < 4 => values.push(protobuf::excerpt(s, EXCERPT_CHARS)),
+                    _ => {}
+                }
             }
-        }
-        if !values.is_empty() {
-            parts.push(format!("{}={}", protobuf::excerpt(name, 64), values.join("|")));
-        }
-        if parts.len() >= 8 {
-            break;
-        }
-    }
-    parts.join(", ")
+            (name, values)
+        })
+        .collect()
 }
 
-/// Why a file path from a model (an external data location, a constant fed to a file operator)
-/// escapes the model directory, if it does.
-pub(crate) fn location_escape(location: &[u8]) -> Option<&'static str> {
-    if location.contains(&0) {
-        return Some("contains a NUL byte (C++ loaders stop reading the path there)");
-    }
-    let text = String::from_utf8_lossy(location);
-    let bytes = text.as_bytes();
-    if text.starts_with("\\\\") || text.starts_with("//") {
-        return Some("is a UNC or network path");
-    }
-    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
-        return Some("is an absolute Windows path");
-    }
-    if has_url_scheme(&text) {
-        return Some("is a URL");
-    }
-    if text.starts_with('/') || text.starts_with('\\') {
-        return Some("is an absolute path");
-    }
-    if text.starts_with('~') {
-        return Some("starts with `~` (a home directory)");
-    }
-    if text.split(['/', '\\']).any(|component| component.trim_end() == "..") {
-        return Some("climbs out of the model directory with `..`");
-    }
-    None
-}
-
-/// `scheme://...`, or a well-known scheme followed by `:`.
-fn has_url_scheme(text: &str) -> bool {
-    let Some((scheme, rest)) = text.split_once(':') else { return false };
-    let is_scheme = scheme.len() >= 2
-        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    is_scheme
-        && (rest.starts_with("//")
-            || matches!(scheme.to_ascii_lowercase().as_str(), "file" | "http" | "https" | "ftp" | "smb" | "s3" | "gs" | "hdfs"))
-}
-
-/// Why an external data `offset` or `length` value is unusable, if it is.
-fn range_problem(value: &[u8]) -> Option<&'static str> {
-    let Ok(text) = std::str::from_utf8(value) else { return Some("is not a number") };
-    let text = text.trim();
-    match text.parse::<u64>() {
-        Ok(n) if n > MAX_EXTERNAL_BYTES => Some("is implausibly large"),
-        Ok(_) => None,
-        Err(_) if text.starts_with('-') && text.len() > 1 && text[1..].bytes().all(|b| b.is_ascii_digit()) => Some("is negative"),
-        Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => Some("is implausibly large"),
-        Err(_) => Some("is not a number"),
-    }
+/// `name=value, ...` for the string-valued attributes, as evidence.
+fn show_attributes(attributes: &[(String, Vec<String>)]) -> String {
+    let shown: Vec<String> = attributes
+        .iter()
+        .filter(|(_, values)| !values.is_empty())
+        .take(8)
+        .map(|(name, values)| format!("{name}={}", values.join("|")))
+        .collect();
+    shown.join(", ")
 }
 
 #[cfg(test)]

@@ -32,6 +32,32 @@ const RUNTIME_CONTRIB_DOMAINS: &[&str] = &[
 const PYTHON_OPS: &[&str] =
     &["EagerPyFunc", "PyFunc", "PyFuncStateless", "PyOp", "PythonFunction", "PythonOp", "PythonOpGrad"];
 
+/// Words in a custom operator's name or attribute names that say it runs commands or code.
+const EXECUTION_WORDS: &[&str] = &["cmd", "command", "eval", "exec", "popen", "python", "script", "shell", "spawn", "subprocess", "system"];
+
+/// Fragments of attribute values that look like shell commands or Python code.
+const COMMAND_MARKERS: &[&str] =
+    &["/bin/bash", "/bin/sh", "__import__", "bash -c", "cmd.exe", "eval(", "exec(", "os.system", "powershell", "sh -c", "subprocess"];
+
+/// Why a custom operator looks like it runs commands or code: its name, an attribute name, or
+/// an attribute value. `attributes` are `(name, string values)`.
+pub(crate) fn execution_hint(op: &str, attributes: &[(String, Vec<String>)]) -> Option<String> {
+    let lower = op.to_ascii_lowercase();
+    if let Some(word) = EXECUTION_WORDS.iter().find(|w| lower.contains(**w)) {
+        return Some(format!("name (`{word}`)"));
+    }
+    for (name, values) in attributes {
+        if EXECUTION_WORDS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Some(format!("attribute `{name}`"));
+        }
+        let command = values.iter().find(|v| COMMAND_MARKERS.iter().any(|m| v.to_ascii_lowercase().contains(m)));
+        if command.is_some() {
+            return Some(format!("attribute `{name}` value"));
+        }
+    }
+    None
+}
+
 /// Classifies an operator domain.
 pub(crate) fn domain_kind(domain: &str) -> DomainKind {
     match domain {
@@ -121,5 +147,18 @@ mod tests {
         assert!(is_standard_op("", "Conv") && is_standard_op("ai.onnx", "MatMul") && is_standard_op("ai.onnx.ml", "ZipMap"));
         assert!(!is_standard_op("", "ZipMap") && !is_standard_op("", "MyOp") && !is_standard_op("com.x", "Add"));
         assert!(is_python_op("PythonOp") && !is_python_op("Relu"));
+    }
+
+    #[test]
+    fn execution_hints_come_from_names_and_values() {
+        let none: Vec<(String, Vec<String>)> = Vec::new();
+        assert_eq!(execution_hint("RunShell", &none).as_deref(), Some("name (`shell`)"));
+        assert_eq!(execution_hint("BertTokenizer", &none), None);
+        let command = vec![("command".to_owned(), vec!["echo hi".to_owned()])];
+        assert_eq!(execution_hint("Foo", &command).as_deref(), Some("attribute `command`"));
+        let value = vec![("arg".to_owned(), vec!["bash -c 'id'".to_owned()])];
+        assert_eq!(execution_hint("Foo", &value).as_deref(), Some("attribute `arg` value"));
+        let benign = vec![("pattern".to_owned(), vec!["[a-z]+".to_owned()])];
+        assert_eq!(execution_hint("StringRegexReplace", &benign), None);
     }
 }

@@ -184,13 +184,19 @@ fn bad_offsets_and_missing_locations_are_medium() {
 }
 
 #[test]
-fn custom_domains_are_medium_contrib_info_and_local_functions_clean() {
+fn custom_domains_are_medium_or_high_when_they_run_commands_contrib_info_local_functions_clean() {
     let data = model(&graph(vec![node("EvilOp", "com.example.custom"), node("EvilOp", "com.example.custom")], vec![]));
     let findings = scan_findings(&data);
     let custom = findings.iter().find(|f| f.rule_id.as_str() == CUSTOM_DOMAIN.id).expect("custom domain");
     assert_eq!(custom.severity, Severity::Medium);
     assert!(custom.message.starts_with("2 node(s)") && custom.message.contains("com.example.custom"));
     assert_eq!(custom.evidence.as_deref(), Some("operators: EvilOp"));
+
+    let shell = with_attribute(node("RunShell", "evil.custom"), &Writer::new().string(1, "command").bytes(4, b"echo pwned"));
+    let findings = scan_findings(&model(&graph(vec![shell], vec![])));
+    let escalated = findings.iter().find(|f| f.rule_id.as_str() == CUSTOM_DOMAIN.id && f.severity == Severity::High).expect("escalated");
+    assert!(escalated.message.contains("its name (`shell`)"), "{}", escalated.message);
+    assert_eq!(escalated.evidence.as_deref(), Some("command=echo pwned"));
 
     let data = model(&graph(vec![node("FusedMatMul", "com.microsoft"), node("QuickGelu", "com.microsoft")], vec![]));
     let findings = scan_findings(&data);

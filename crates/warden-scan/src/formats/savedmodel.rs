@@ -15,9 +15,19 @@ use warden_core::Severity;
 
 use crate::context::ScanContext;
 use crate::formats::onnx::location_escape;
-use crate::formats::protobuf::{self, Field, Message, Value, Walk, WireErrorKind};
-use crate::formats::savedmodel_ops::{self, OpClass};
+use crate::formats::protobuf::{self, Message, Walk};
 use crate::rules::{ATLAS_EMBED_MALWARE, ATLAS_SUPPLY_CHAIN_MODEL, ATLAS_UNSAFE_ARTIFACT, Rule};
+
+#[path = "savedmodel_nodes.rs"]
+mod nodes;
+#[path = "savedmodel_ops.rs"]
+mod ops;
+#[path = "savedmodel_sniff.rs"]
+mod sniff;
+
+use nodes::{constant_strings, evidence, in_saver, input_node, inputs, resolve_attribute_dependent, string_attributes};
+use ops::OpClass;
+use sniff::{Kind, kind};
 
 /// Operators that run Python (or are named for code execution).
 pub(crate) static DANGEROUS_OP: Rule = Rule {
@@ -154,10 +164,6 @@ mod field {
     pub(super) const KERAS_METADATA: u32 = 5;
 }
 
-/// Most fields the sniff reads at one level before giving up.
-const SNIFF_MAX_FIELDS: u64 = 1 << 22;
-/// Nodes (or Keras objects) the sniff inspects in depth.
-const SNIFF_NODES: usize = 16;
 /// Longest string quoted in a finding.
 const EXCERPT_CHARS: usize = 200;
 /// Nodes visited when tracing one operator's inputs back to constants, and how many hops.
@@ -165,178 +171,15 @@ const MAX_TRACE_NODES: usize = 64;
 const MAX_TRACE_DEPTH: u8 = 6;
 /// Fields read in one file by the judging helpers (attributes, input tracing), which may read a
 /// node more than once: a shared bound keeps hostile graphs linear.
-const JUDGE_BUDGET: u64 = 1 << 24;
+const JUDGE_BUDGET: u64 = 1 << 22;
 /// Strings kept per node (attribute values, constant elements).
 const MAX_STRINGS: usize = 32;
 /// Where the Keras scanner sees layer metadata come from.
 const KERAS_MEMBER: &str = "<keras metadata>";
 
-/// The message at the top of a TensorFlow protobuf file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// `saved_model.pb`.
-    SavedModel,
-    /// A `.meta` file.
-    MetaGraph,
-    /// A frozen graph.
-    Graph,
-    /// `keras_metadata.pb`.
-    KerasMetadata,
-}
-
 /// True if `data` is one of the TensorFlow protobufs this module scans.
 pub(crate) fn looks_like(data: &[u8]) -> bool {
     kind(data).is_some()
-}
-
-fn kind(data: &[u8]) -> Option<Kind> {
-    if is_saved_model(data) {
-        Some(Kind::SavedModel)
-    } else if is_meta_graph(data, true) {
-        Some(Kind::MetaGraph)
-    } else if is_graph(data) {
-        Some(Kind::Graph)
-    } else if is_keras_metadata(data) {
-        Some(Kind::KerasMetadata)
-    } else {
-        None
-    }
-}
-
-/// `SavedModel`: an optional small schema version (1), then `MetaGraphDef`s. A file truncated in
-/// a meta graph still counts when what is left starts like one.
-fn is_saved_model(data: &[u8]) -> bool {
-    let mut meta_graphs = 0u64;
-    let mut version_one = false;
-    for (count, field) in Message::root(data).fields().enumerate() {
-        if count as u64 >= SNIFF_MAX_FIELDS {
-            return false;
-        }
-        match field {
-            Ok(Field { number: field::SAVED_MODEL_SCHEMA_VERSION, value: Value::Varint(v), .. }) if v <= 16 => version_one |= v == 1,
-            Ok(Field { number: field::SAVED_MODEL_META_GRAPHS, value: Value::Len(meta_graph), .. }) => {
-                if !is_meta_graph(meta_graph, false) {
-                    return false;
-                }
-                meta_graphs += 1;
-            }
-            Err(e) if e.field == Some(field::SAVED_MODEL_META_GRAPHS) && matches!(e.kind, WireErrorKind::Truncated { .. }) => {
-                return (version_one || meta_graphs > 0) && truncated_payload_starts_with(data, e.offset, &[0x0a, 0x12]);
-            }
-            _ => return false,
-        }
-    }
-    meta_graphs > 0
-}
-
-/// For a length-delimited field whose tag (one byte) is at `offset` and whose payload is cut
-/// short: does the payload start with one of `tags`?
-fn truncated_payload_starts_with(data: &[u8], offset: u64, tags: &[u8]) -> bool {
-    let Ok(tag_at) = usize::try_from(offset) else { return false };
-    let Ok((_, payload)) = protobuf::read_varint(data, tag_at.saturating_add(1)) else { return false };
-    data.get(payload).is_some_and(|b| tags.contains(b))
-}
-
-/// `MetaGraphDef`: only sub-messages numbered 1 to 7, with a meta info, graph or object graph.
-/// A standalone `.meta` file (`standalone`) must carry a graph that passes [`is_graph`].
-fn is_meta_graph(data: &[u8], standalone: bool) -> bool {
-    let mut has_core = false;
-    let mut has_graph = false;
-    for (count, field) in Message::root(data).fields().enumerate() {
-        let Ok(field) = field else { return false };
-        if count as u64 >= SNIFF_MAX_FIELDS || !(1..=7).contains(&field.number) {
-            return false;
-        }
-        let Some(payload) = field.bytes() else { return false };
-        if protobuf::validate(payload, SNIFF_MAX_FIELDS).is_err() {
-            return false;
-        }
-        has_core |= matches!(field.number, field::META_INFO_DEF | field::META_GRAPH_DEF | field::META_OBJECT_GRAPH_DEF);
-        if field.number == field::META_GRAPH_DEF {
-            has_graph = !standalone || is_graph(payload);
-        }
-    }
-    has_core && (!standalone || has_graph)
-}
-
-/// `GraphDef`: nodes, a library, versions; the first nodes have a name and a plausible op name.
-fn is_graph(data: &[u8]) -> bool {
-    let mut nodes = 0usize;
-    for (count, field) in Message::root(data).fields().enumerate() {
-        let Ok(field) = field else { return false };
-        if count as u64 >= SNIFF_MAX_FIELDS {
-            return false;
-        }
-        match (field.number, field.value) {
-            (field::GRAPH_NODE, Value::Len(node)) => {
-                if nodes < SNIFF_NODES && !is_node_def(node) {
-                    return false;
-                }
-                nodes += 1;
-            }
-            (field::GRAPH_LIBRARY | field::GRAPH_VERSIONS | field::GRAPH_DEBUG_INFO, Value::Len(_)) | (field::GRAPH_VERSION, Value::Varint(_)) => {}
-            _ => return false,
-        }
-    }
-    nodes > 0
-}
-
-/// `NodeDef`: length-delimited fields 1 to 7 and an op name made of identifier characters.
-fn is_node_def(data: &[u8]) -> bool {
-    let mut has_op = false;
-    for field in Message::root(data).fields() {
-        let Ok(field) = field else { return false };
-        let Some(bytes) = field.bytes() else { return false };
-        match field.number {
-            field::NODE_OP => {
-                has_op = bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-                    && bytes.len() <= 256
-                    && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'>'));
-                if !has_op {
-                    return false;
-                }
-            }
-            field::NODE_NAME => {
-                if std::str::from_utf8(bytes).is_err() {
-                    return false;
-                }
-            }
-            3..=7 => {}
-            _ => return false,
-        }
-    }
-    has_op
-}
-
-/// `SavedMetadata`: only Keras objects, whose identifiers start with `_tf_keras` or whose
-/// metadata is a JSON object.
-fn is_keras_metadata(data: &[u8]) -> bool {
-    let mut nodes = 0usize;
-    for (count, field) in Message::root(data).fields().enumerate() {
-        let Ok(Field { number: field::KERAS_NODES, value: Value::Len(node), .. }) = field else { return false };
-        if count as u64 >= SNIFF_MAX_FIELDS {
-            return false;
-        }
-        if nodes < SNIFF_NODES && !is_keras_object(node) {
-            return false;
-        }
-        nodes += 1;
-    }
-    nodes > 0
-}
-
-fn is_keras_object(data: &[u8]) -> bool {
-    let mut keras = false;
-    for field in Message::root(data).fields() {
-        let Ok(field) = field else { return false };
-        match (field.number, field.value) {
-            (field::KERAS_NODE_ID, Value::Varint(_)) | (1 | 3 | 6, Value::Len(_)) => {}
-            (field::KERAS_IDENTIFIER, Value::Len(identifier)) => keras |= identifier.starts_with(b"_tf_keras"),
-            (field::KERAS_METADATA, Value::Len(metadata)) => keras |= metadata.trim_ascii_start().starts_with(b"{"),
-            _ => return false,
-        }
-    }
-    keras
 }
 
 /// Scans a SavedModel-family file.
@@ -574,7 +417,7 @@ impl<'a> TfScan<'_, '_> {
         let mut index: Option<HashMap<&'a [u8], TfNode<'a>>> = None;
         for node in nodes {
             let op = String::from_utf8_lossy(node.op);
-            let Some(class) = savedmodel_ops::classify(&op) else { continue };
+            let Some(class) = ops::classify(&op) else { continue };
             let attributes = string_attributes(node.message, &self.budget);
             let Some(class) = resolve_attribute_dependent(class, &attributes) else { continue };
             let index = index.get_or_insert_with(|| nodes.iter().map(|n| (n.name, *n)).collect());
@@ -741,150 +584,6 @@ impl<'a> TfScan<'_, '_> {
         }
         walk.finish();
     }
-}
-
-/// Turns the operators whose danger depends on attributes into what they do here, or `None` when
-/// these attributes make them harmless.
-fn resolve_attribute_dependent(class: OpClass, attributes: &[(&[u8], &[u8])]) -> Option<OpClass> {
-    fn values<'v>(attributes: &'v [(&'v [u8], &'v [u8])], key: &'v [u8]) -> impl Iterator<Item = &'v [u8]> {
-        attributes.iter().filter(move |(k, _)| *k == key).map(|(_, v)| *v)
-    }
-    match class {
-        OpClass::Debug => {
-            let urls: Vec<&[u8]> = values(attributes, b"debug_urls").collect();
-            if urls.iter().any(|u| !u.starts_with(b"file://") && u.contains(&b':')) {
-                Some(OpClass::Network)
-            } else if urls.iter().any(|u| u.starts_with(b"file://")) {
-                Some(OpClass::FileWrite)
-            } else {
-                Some(OpClass::Debug)
-            }
-        }
-        OpClass::Print => values(attributes, b"output_stream").any(|s| s.starts_with(b"file://")).then_some(OpClass::FileWrite),
-        OpClass::ProtoCodec => values(attributes, b"descriptor_source")
-            .any(|s| !s.is_empty() && s != b"local://" && !s.starts_with(b"bytes://"))
-            .then_some(OpClass::FileRead),
-        other => Some(other),
-    }
-}
-
-/// Whether a node belongs to the saver: TF2 traces it into `__inference__traced_save_*` and
-/// `..._traced_restore_*` functions, TF1 puts it under the `save/` (or `save_1/`...) scope.
-fn in_saver(scope: Scope<'_>, node_name: &[u8]) -> bool {
-    match scope {
-        Scope::Function(name) => {
-            let name = String::from_utf8_lossy(name);
-            name.contains("traced_save") || name.contains("traced_restore")
-        }
-        Scope::Graph => {
-            let first = node_name.split(|b| *b == b'/').next().unwrap_or_default();
-            first == b"save" || first.strip_prefix(b"save_").is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit))
-        }
-    }
-}
-
-/// The node an input refers to: `name`, `name:1` or (in functions) `name:output:0`; `None` for
-/// control inputs (`^name`), which carry no data.
-fn input_node(input: &[u8]) -> Option<&[u8]> {
-    if input.starts_with(b"^") {
-        return None;
-    }
-    input.split(|b| *b == b':').next().filter(|name| !name.is_empty())
-}
-
-fn inputs<'a, 'b>(node: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = &'a [u8]> + 'b
-where
-    'a: 'b,
-{
-    charged(node, budget).filter(|f| f.number == field::NODE_INPUT).filter_map(|f| f.bytes())
-}
-
-/// The fields of `message`, each charged to `budget`; ends quietly when the budget runs out
-/// (wire errors are the walk's business).
-fn charged<'a, 'b>(message: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = Field<'a>> + 'b
-where
-    'a: 'b,
-{
-    message.fields().map_while(Result::ok).take_while(move |_| {
-        let left = budget.get();
-        budget.set(left.saturating_sub(1));
-        left > 0
-    })
-}
-
-/// The `(key, AttrValue)` entries of a node's attribute map.
-fn attribute_entries<'a, 'b>(node: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = (&'a [u8], Message<'a>)> + 'b
-where
-    'a: 'b,
-{
-    charged(node, budget).filter(|f| f.number == field::NODE_ATTR).filter_map(|f| f.message()).filter_map(move |entry| {
-        let (mut key, mut value) = (None, None);
-        for f in charged(entry, budget) {
-            match f.number {
-                field::ENTRY_KEY => key = f.bytes(),
-                field::ENTRY_VALUE => value = f.message(),
-                _ => {}
-            }
-        }
-        Some((key?, value?))
-    })
-}
-
-/// String-valued attributes (`s` and `list.s`) of a node.
-fn string_attributes<'a>(node: Message<'a>, budget: &Cell<u64>) -> Vec<(&'a [u8], &'a [u8])> {
-    let mut out = Vec::new();
-    for (key, value) in attribute_entries(node, budget) {
-        for f in charged(value, budget) {
-            match (f.number, f.message()) {
-                (field::ATTR_S, _) => out.extend(f.bytes().map(|s| (key, s))),
-                (field::ATTR_LIST, Some(list)) => {
-                    let strings = charged(list, budget).filter(|l| l.number == field::LIST_S).filter_map(|l| l.bytes());
-                    out.extend(strings.take(MAX_STRINGS).map(|s| (key, s)));
-                }
-                _ => {}
-            }
-        }
-        if out.len() >= MAX_STRINGS {
-            out.truncate(MAX_STRINGS);
-            break;
-        }
-    }
-    out
-}
-
-/// The string elements of a `Const` node's `value` tensor.
-fn constant_strings<'a, 'b>(node: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = &'a [u8]> + 'b
-where
-    'a: 'b,
-{
-    attribute_entries(node, budget)
-        .filter(|(key, _)| *key == b"value")
-        .flat_map(move |(_, value)| charged(value, budget))
-        .filter(|f| f.number == field::ATTR_TENSOR)
-        .filter_map(|f| f.message())
-        .flat_map(move |tensor| charged(tensor, budget))
-        .filter(|f| f.number == field::TENSOR_STRING_VAL)
-        .filter_map(|f| f.bytes())
-        .take(MAX_STRINGS)
-}
-
-/// What a flagged node was configured with, for the finding's evidence.
-fn evidence(attributes: &[(&[u8], &[u8])], constants: &[&[u8]]) -> String {
-    let mut parts = Vec::new();
-    let shown: Vec<String> = attributes
-        .iter()
-        .filter(|(key, _)| !key.starts_with(b"_"))
-        .take(8)
-        .map(|(key, value)| format!("{}={}", protobuf::excerpt(key, 64), protobuf::excerpt(value, EXCERPT_CHARS)))
-        .collect();
-    if !shown.is_empty() {
-        parts.push(format!("attributes: {}", shown.join(", ")));
-    }
-    let constants: Vec<String> = constants.iter().take(8).map(|c| protobuf::excerpt(c, EXCERPT_CHARS)).collect();
-    if !constants.is_empty() {
-        parts.push(format!("constant inputs: {}", constants.join(", ")));
-    }
-    parts.join("; ")
 }
 
 #[cfg(test)]

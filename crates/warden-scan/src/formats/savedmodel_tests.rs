@@ -313,6 +313,16 @@ fn keras_metadata_is_handed_to_the_keras_scanner() {
 }
 
 #[test]
+fn per_node_findings_are_capped_and_the_rest_counted() {
+    let mut nodes = vec![const_str("f", &["/etc/passwd"])];
+    nodes.extend((0..300).map(|i| node(&format!("r{i}"), "ReadFile", &["f"], &[])));
+    let findings = scan_findings(&graph_def(&nodes, &[]).finish());
+    assert_eq!(findings.iter().filter(|f| f.rule_id.as_str() == FILE_ACCESS_OP.id).count(), 256);
+    let limit = findings.iter().find(|f| f.rule_id.as_str() == crate::context::LIMIT_EXCEEDED.id).expect("limit");
+    assert!(limit.message.starts_with("44 further findings"), "{}", limit.message);
+}
+
+#[test]
 fn frozen_graphs_and_meta_graphs_are_scanned_too() {
     let graph = graph_def(&[node("x", "Placeholder", &[], &[]), node("py", "PyFunc", &["x"], &[])], &[]);
     let frozen = graph.clone().finish();

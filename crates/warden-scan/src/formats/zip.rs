@@ -16,11 +16,12 @@ use std::ops::Range;
 
 use warden_core::{Finding, Severity};
 
-use super::archive::{self, PathProblem};
+use super::archive;
 use super::archive_codec::{self, Codec};
 use super::pytorch::{self, TorchRole, TorchZip};
 use super::zip_layout::{self, Anomaly, CentralEntry, LOCAL_SIG, LocalHeader, StreamedEntry};
 use crate::context::{LIMIT_EXCEEDED, ScanContext};
+use crate::pickle::{self, StreamKind};
 use crate::rules::{ATLAS_DENIAL_OF_SERVICE, ATLAS_EMBED_MALWARE, ATLAS_SUPPLY_CHAIN_MODEL, ATLAS_UNSAFE_ARTIFACT, Rule};
 use crate::sniff::{self, Format};
 
@@ -260,17 +261,13 @@ impl<'c, 's, 'a> ZipScan<'c, 's, 'a> {
 
     /// Reports a finding unless this rule already reported [`PER_RULE`] in this archive.
     fn report(&mut self, rule: &'static Rule, offset: Option<usize>, message: String) -> Option<&mut Finding> {
-        let count = &mut self.reported.entry(rule.id).or_insert((0, rule)).0;
-        *count += 1;
-        (*count <= PER_RULE).then(|| self.ctx.report(rule, offset.map(|o| o as u64), message))
+        self.report_with_severity(rule, rule.severity, offset, message)
     }
 
-    fn report_with_severity(&mut self, rule: &'static Rule, severity: Severity, offset: Option<usize>, message: String) {
+    fn report_with_severity(&mut self, rule: &'static Rule, severity: Severity, offset: Option<usize>, message: String) -> Option<&mut Finding> {
         let count = &mut self.reported.entry(rule.id).or_insert((0, rule)).0;
         *count += 1;
-        if *count <= PER_RULE {
-            self.ctx.report_with_severity(rule, severity, offset.map(|o| o as u64), message);
-        }
+        (*count <= PER_RULE).then(|| self.ctx.report_with_severity(rule, severity, offset.map(|o| o as u64), message))
     }
 
     fn finish(self) {
@@ -290,7 +287,8 @@ impl<'c, 's, 'a> ZipScan<'c, 's, 'a> {
     /// No readable central directory: scan what a streaming extractor would unpack.
     fn streamed_only(&mut self) {
         let max = self.ctx.limits().max_members;
-        for entry in zip_layout::walk_local_headers(self.data, max, |_| None) {
+        let mut decode_budget = self.ctx.limits().max_inflated_total;
+        for entry in zip_layout::walk_local_headers(self.data, max, &mut decode_budget, |_| None) {
             let name = entry.header.display_name();
             self.check_name(&name, entry.header.name, entry.header.offset);
             self.scan_streamed(&entry, &name);
@@ -343,166 +341,6 @@ impl<'c, 's, 'a> ZipScan<'c, 's, 'a> {
         }
     }
 
-    /// Names, encryption and local-versus-central agreement of one entry.
-    fn check_entry(&mut self, p: &Placed<'a>) {
-        let offset = p.start.unwrap_or(p.central.record_offset);
-        self.check_name(&p.name, p.central.name, offset);
-        if let Some(unicode) = p.central.unicode_name
-            && std::str::from_utf8(p.central.name).is_ok()
-            && unicode != p.central.name
-        {
-            let shown = zip_layout::display_name(unicode);
-            self.report(
-                &EXTRA_FIELD_TRICK,
-                Some(offset),
-                format!("`{}` carries a Unicode path extra field naming it `{shown}`; Python 3.12+ and Info-ZIP use that name, older readers the header's", p.name),
-            );
-            self.check_name(&shown, unicode, offset);
-        }
-        let Some(local) = &p.local else {
-            let at = p.start.map_or_else(|| format!("offset {} (outside the file)", p.central.local_offset), |s| format!("offset {s}"));
-            self.report(&MALFORMED, Some(offset), format!("the local header of `{}` is missing at {at}; Python refuses the entry", p.name));
-            return;
-        };
-        if local.name != p.central.name {
-            self.check_name(&local.display_name(), local.name, offset);
-        }
-        let differences = zip_layout::header_differences(&p.central, local);
-        if !differences.is_empty() {
-            let message = if local.name != p.central.name {
-                format!(
-                    "`{}` is named `{}` in its local header: Python and torch.load use the first name, streaming extractors the second",
-                    p.name,
-                    local.display_name()
-                )
-            } else {
-                format!("the local header of `{}` disagrees with the central directory: {}", p.name, differences.join("; "))
-            };
-            if let Some(f) = self.report(&HEADER_MISMATCH, Some(offset), message) {
-                f.evidence = Some(differences.join("\n"));
-            }
-        }
-        if p.truncated {
-            self.report(
-                &MALFORMED,
-                Some(offset),
-                format!("the data of `{}` ({} bytes declared) runs past the end of the file", p.name, p.central.compressed_size),
-            );
-        }
-    }
-
-    fn check_name(&mut self, name: &str, raw: &[u8], offset: usize) {
-        match archive::path_problem(raw) {
-            Some(PathProblem::Backslash) => {
-                self.report(&BACKSLASH_NAME, Some(offset), format!("entry name `{name}` {}", PathProblem::Backslash.describe()));
-            }
-            Some(problem) => {
-                self.report(&PATH_TRAVERSAL, Some(offset), format!("entry name `{name}` {}", problem.describe()));
-            }
-            None => {}
-        }
-    }
-
-    fn check_duplicates(&mut self, placed: &[Placed<'a>]) {
-        let mut seen: HashMap<&[u8], usize> = HashMap::new();
-        for p in placed {
-            *seen.entry(p.central.name).or_default() += 1;
-        }
-        let mut dups: Vec<(&[u8], usize)> = seen.into_iter().filter(|(_, n)| *n > 1).collect();
-        dups.sort();
-        for (name, n) in dups {
-            let name = zip_layout::display_name(name);
-            self.report(
-                &DUPLICATE_NAME,
-                None,
-                format!("`{name}` is listed {n} times: Python's zipfile reads the last, miniz (torch.load) may read another; all copies were scanned"),
-            );
-        }
-    }
-
-    /// Overlaps and gaps between the entries, the directory and the end records.
-    fn check_layout(&mut self, archive: &zip_layout::Archive<'a>, placed: &[Placed<'a>]) {
-        let mut spans: Vec<(usize, usize, String)> =
-            placed.iter().filter(|p| p.local.is_some()).filter_map(|p| Some((p.start?, p.end, format!("`{}`", p.name)))).collect();
-        spans.push((archive.directory.start, archive.directory.end, "the central directory".to_owned()));
-        spans.push((archive.end.start, archive.end.comment.end, "the end records".to_owned()));
-        spans.sort_by_key(|s| (s.0, s.1));
-        let first = spans.first().map_or(0, |s| s.0);
-        if first > 0 && sniff::detect(self.data) == Format::Zip {
-            // When the file sniffs as another format, dispatch already scanned it as that format and
-            // reported the polyglot; only a file that starts as a zip has a prefix nobody inspected.
-            self.report(&PREPENDED_DATA, Some(0), format!("{first} bytes precede the first zip entry"));
-            self.scan_bytes("<data before archive>", 0..first);
-        }
-        let mut cursor = first;
-        let mut overlaps = Vec::new();
-        let mut previous = String::new();
-        for (start, end, what) in spans {
-            if start < cursor {
-                overlaps.push(format!("{what} at {start} lies inside {previous}"));
-            } else if start > cursor {
-                self.report_gap(cursor..start);
-            }
-            if end > cursor {
-                cursor = end;
-                previous = what;
-            }
-        }
-        if !overlaps.is_empty() {
-            let message = format!("{} entries overlap another entry's data: {}", overlaps.len(), overlaps.first().map_or("", String::as_str));
-            if let Some(f) = self.report(&OVERLAPPING_ENTRIES, None, message) {
-                f.evidence = Some(overlaps.iter().take(10).cloned().collect::<Vec<_>>().join("\n"));
-            }
-        }
-    }
-
-    fn report_gap(&mut self, gap: Range<usize>) {
-        if self.data[gap.clone()].starts_with(LOCAL_SIG) {
-            return; // an unlisted local entry: reported and scanned by the local view
-        }
-        let len = gap.len();
-        if self.data[gap.clone()].iter().all(|&b| b == 0) {
-            self.report_with_severity(&UNLISTED_DATA, Severity::Low, Some(gap.start), format!("{len} zero bytes between zip records"));
-            return;
-        }
-        self.report(&UNLISTED_DATA, Some(gap.start), format!("{len} bytes between zip records are not part of any listed entry"));
-        self.scan_bytes(&format!("<unlisted bytes at {}>", gap.start), gap);
-    }
-
-    /// The end record: its comment, bytes after it, and other end records.
-    fn check_end(&mut self, archive: &zip_layout::Archive<'a>, placed: &[Placed<'a>]) {
-        let end = &archive.end;
-        let comment = &self.data[end.comment.clone()];
-        if [LOCAL_SIG, zip_layout::CENTRAL_SIG, zip_layout::EOCD_SIG].iter().any(|sig| memchr::memmem::find(comment, *sig).is_some()) {
-            self.report(&COMMENT_TRICK, Some(end.comment.start), "the archive comment contains zip record signatures".to_owned());
-        }
-        let declared_end = end.declared_end();
-        if declared_end > self.data.len() {
-            let short = declared_end - self.data.len();
-            self.report_with_severity(
-                &COMMENT_TRICK,
-                Severity::Low,
-                Some(end.offset),
-                format!("the archive comment is declared {short} bytes longer than the file; some readers refuse the archive"),
-            );
-        } else if declared_end < self.data.len() {
-            self.report(&TRAILING_DATA, Some(declared_end), format!("{} bytes follow the end of the archive", self.data.len() - declared_end));
-            self.scan_bytes("<data after archive>", declared_end..self.data.len());
-        }
-        // Another end record counts only outside member data (a stored inner zip has its own).
-        let inside_member = |at: usize| placed.iter().any(|p| p.data.contains(&at));
-        for other in zip_layout::other_end_records(self.data, end.offset) {
-            if inside_member(other) {
-                continue;
-            }
-            self.report(
-                &COMMENT_TRICK,
-                Some(other),
-                format!("a second end-of-central-directory record at offset {other}; readers that search for it differently see a different archive"),
-            );
-        }
-    }
-
     /// Scans one entry as Python's zipfile and torch.load see it.
     fn scan_entry(&mut self, p: &Placed<'a>, kind: &ZipKind) {
         let offset = p.start.unwrap_or(p.central.record_offset);
@@ -532,6 +370,10 @@ impl<'c, 's, 'a> ZipScan<'c, 's, 'a> {
         match role {
             TorchRole::Code => pytorch::scan_code(self.ctx, &p.name, &content.bytes),
             TorchRole::Metadata => pytorch::check_metadata(self.ctx, &p.name, &content.bytes),
+            // torch unpickles data.pkl whatever it looks like: never let sniffing decide.
+            TorchRole::Pickle if sniff::detect(&content.bytes) != Format::Pickle => {
+                pickle::scan(self.ctx, &content.bytes, StreamKind::TorchZip);
+            }
             TorchRole::Pickle | TorchRole::Other | TorchRole::Storage => {
                 self.ctx.scan_member(&p.name, &content.bytes);
             }
@@ -566,8 +408,9 @@ impl<'c, 's, 'a> ZipScan<'c, 's, 'a> {
     fn scan_local_view(&mut self, placed: &[Placed<'a>]) {
         let by_start: HashMap<usize, &Placed<'a>> = placed.iter().filter_map(|p| Some((p.start?, p))).collect();
         let max = self.ctx.limits().max_members;
+        let mut decode_budget = self.ctx.limits().max_inflated_total;
         let mut streamed: Vec<StreamedEntry<'a>> = if self.data.starts_with(LOCAL_SIG) {
-            zip_layout::walk_local_headers(self.data, max, |at| by_start.get(&at).map(|p| p.central.compressed_size))
+            zip_layout::walk_local_headers(self.data, max, &mut decode_budget, |at| by_start.get(&at).map(|p| p.central.compressed_size))
         } else {
             Vec::new()
         };
@@ -577,7 +420,7 @@ impl<'c, 's, 'a> ZipScan<'c, 's, 'a> {
         for p in placed {
             let at = p.end;
             if !seen.contains(&at) && !by_start.contains_key(&at) && self.data.get(at..).is_some_and(|d| d.starts_with(LOCAL_SIG)) {
-                extra.extend(zip_layout::streamed_entry(self.data, at, None));
+                extra.extend(zip_layout::streamed_entry(self.data, at, None, &mut decode_budget));
             }
         }
         streamed.extend(extra);
@@ -710,6 +553,8 @@ struct Content<'a> {
     complete: bool,
 }
 
+#[path = "zip_checks.rs"]
+mod checks;
 #[cfg(test)]
 #[path = "zip_tests.rs"]
 mod tests;

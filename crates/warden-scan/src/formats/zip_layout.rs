@@ -119,15 +119,27 @@ pub(crate) fn end_record_offset(data: &[u8]) -> Option<usize> {
     (pos <= last).then_some(pos)
 }
 
-/// Other end-record signatures in the tail, besides the one used: a second parseable end record
-/// means tools that search differently can see different archives.
+/// Other end records in the tail, besides the one used, that describe a directory: tools that
+/// search for the end record differently see different archives.
 pub(crate) fn other_end_records(data: &[u8], used: usize) -> Vec<usize> {
     let tail_start = data.len().saturating_sub(EOCD_LEN + MAX_COMMENT);
     memchr::memmem::find_iter(&data[tail_start..], EOCD_SIG)
         .map(|p| p + tail_start)
-        .filter(|&p| p != used && p + EOCD_LEN <= data.len())
+        .filter(|&p| p != used && describes_directory(data, p))
         .take(16)
         .collect()
+}
+
+/// Whether the end record at `at` is empty or leads (by Python's or miniz's reckoning) to a
+/// central directory record.
+fn describes_directory(data: &[u8], at: usize) -> bool {
+    let Some(end) = read_end_record(data, at, &mut Vec::new()) else { return false };
+    if end.entries_total == 0 {
+        return end.cd_size == 0;
+    }
+    let by_size = (end.start as u64).checked_sub(end.cd_size).and_then(to_usize);
+    let by_offset = to_usize(end.cd_offset);
+    [by_size, by_offset].into_iter().flatten().any(|p| data.get(p..).is_some_and(|d| d.starts_with(CENTRAL_SIG)))
 }
 
 fn read_end_record(data: &[u8], offset: usize, anomalies: &mut Vec<Anomaly>) -> Option<EndRecord> {
@@ -562,7 +574,7 @@ pub(crate) struct StreamedEntry<'a> {
 
 /// How a streaming reader finds the end of an entry whose sizes are in a trailing data descriptor:
 /// by decoding deflate to its end, or by searching for a descriptor whose size field matches.
-fn streamed_len(data: &[u8], header: &LocalHeader<'_>, hint: Option<u64>) -> Option<usize> {
+fn streamed_len(data: &[u8], header: &LocalHeader<'_>, hint: Option<u64>, decode_budget: &mut u64) -> Option<usize> {
     let rest = data.get(header.data_start..)?;
     if !header.has_descriptor() {
         return to_usize(header.compressed_size).filter(|&n| n <= rest.len());
@@ -576,7 +588,7 @@ fn streamed_len(data: &[u8], header: &LocalHeader<'_>, hint: Option<u64>) -> Opt
         }
     }
     match header.method {
-        8 => deflate_end(rest),
+        8 => deflate_end(rest, decode_budget),
         0 => memchr::memmem::find_iter(rest, DESCRIPTOR_SIG)
             .find(|&p| u32_at(rest, p + 8).is_some_and(|size| size as usize == p))
             .or_else(|| memchr::memmem::find_iter(rest, DESCRIPTOR_SIG).find(|&p| u64_at(rest, p + 8) == Some(p as u64))),
@@ -584,9 +596,9 @@ fn streamed_len(data: &[u8], header: &LocalHeader<'_>, hint: Option<u64>) -> Opt
     }
 }
 
-/// Where a raw deflate stream ends, decoding into a scratch buffer (bounded by the input: deflate
-/// cannot expand more than ~1032:1, and output is discarded).
-fn deflate_end(input: &[u8]) -> Option<usize> {
+/// Where a raw deflate stream ends, decoding into a scratch buffer. The output is discarded but
+/// still costs time, so it is charged to `budget`; `None` when the budget runs out.
+fn deflate_end(input: &[u8], budget: &mut u64) -> Option<usize> {
     let mut inflater = flate2::Decompress::new(false);
     let mut scratch = vec![0u8; 64 * 1024];
     loop {
@@ -594,6 +606,7 @@ fn deflate_end(input: &[u8]) -> Option<usize> {
         let before_out = inflater.total_out();
         let consumed = to_usize(before_in)?;
         let status = inflater.decompress(input.get(consumed..)?, &mut scratch, flate2::FlushDecompress::Finish).ok()?;
+        *budget = budget.checked_sub(inflater.total_out() - before_out)?;
         if status == flate2::Status::StreamEnd {
             return to_usize(inflater.total_in());
         }
@@ -605,16 +618,18 @@ fn deflate_end(input: &[u8]) -> Option<usize> {
 
 /// Walks local headers from offset 0, as streaming extractors do, until something that is not a
 /// local header. `central_size` gives the central directory's compressed size for an offset, used
-/// only to confirm a data descriptor's position cheaply.
+/// only to confirm a data descriptor's position cheaply; `decode_budget` bounds the bytes decoded
+/// to find the end of entries whose size only a data descriptor gives.
 pub(crate) fn walk_local_headers<'a>(
     data: &'a [u8],
     max_members: usize,
+    decode_budget: &mut u64,
     central_size: impl Fn(usize) -> Option<u64>,
 ) -> Vec<StreamedEntry<'a>> {
     let mut out = Vec::new();
     let mut at = 0;
     while out.len() < max_members {
-        let Some(entry) = streamed_entry(data, at, central_size(at)) else { break };
+        let Some(entry) = streamed_entry(data, at, central_size(at), decode_budget) else { break };
         at = entry.end;
         out.push(entry);
     }
@@ -622,12 +637,12 @@ pub(crate) fn walk_local_headers<'a>(
 }
 
 /// The entry a streamer reads at `at`, if a complete one is there.
-pub(crate) fn streamed_entry(data: &[u8], at: usize, central_size: Option<u64>) -> Option<StreamedEntry<'_>> {
+pub(crate) fn streamed_entry<'a>(data: &'a [u8], at: usize, central_size: Option<u64>, decode_budget: &mut u64) -> Option<StreamedEntry<'a>> {
     let header = LocalHeader::parse(data, at)?;
-    let len = streamed_len(data, &header, central_size)?;
+    let len = streamed_len(data, &header, central_size, decode_budget)?;
     let data_end = header.data_start + len;
     let end = if header.has_descriptor() { data_end + descriptor_len(data, data_end, header.zip64, len as u64) } else { data_end };
-    (end > at && end <= data.len()).then(|| StreamedEntry { data: header.data_start..data_end, end, header })
+    (end > at && end <= data.len()).then_some(StreamedEntry { data: header.data_start..data_end, end, header })
 }
 
 #[cfg(test)]
@@ -644,7 +659,7 @@ mod tests {
         assert_eq!(archive.base, 0);
         let names: Vec<_> = archive.entries.iter().map(CentralEntry::display_name).collect();
         assert_eq!(names, ["a.txt", "b/c.bin"]);
-        let streamed = walk_local_headers(&zip, 100, |_| None);
+        let streamed = walk_local_headers(&zip, 100, &mut u64::MAX, |_| None);
         assert_eq!(streamed.len(), 2);
         assert_eq!(&zip[streamed[0].data.clone()], b"hello");
         for (c, s) in archive.entries.iter().zip(&streamed) {
@@ -662,7 +677,7 @@ mod tests {
     #[test]
     fn descriptor_entries_are_delimited_by_decoding() {
         let zip = ZipBuilder::new().member(Member::deflated("a", &[1u8; 5000]).descriptor()).member(Member::stored("b", b"y")).finish();
-        let streamed = walk_local_headers(&zip, 100, |_| None);
+        let streamed = walk_local_headers(&zip, 100, &mut u64::MAX, |_| None);
         assert_eq!(streamed.len(), 2);
         assert_eq!(streamed[1].header.name, b"b");
     }

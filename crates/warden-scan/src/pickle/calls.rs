@@ -122,7 +122,7 @@ impl<'a> Machine<'a, '_> {
                 let target = self.item(args, 0);
                 match special {
                     Special::AttrGetter { names, by } => self.getattr(target, names, by),
-                    Special::ItemGetter { key, by } => Ok(self.getitem(target, key, by)),
+                    Special::ItemGetter { key, by } => self.getitem(target, key, by),
                     Special::MethodCaller { name, by } => {
                         let method = self.getattr(target, name, by)?;
                         if let Value::Global(m) = method {
@@ -176,7 +176,7 @@ impl<'a> Machine<'a, '_> {
             },
             Known::GetItem => {
                 let key = self.item(args, 1);
-                self.getitem(arg0, key, g)
+                self.getitem(arg0, key, g)?
             }
             Known::AttrGetter => self.special(Special::AttrGetter { names: arg0, by: g }, plain),
             Known::ItemGetter => self.special(Special::ItemGetter { key: arg0, by: g }, plain),
@@ -258,17 +258,17 @@ impl<'a> Machine<'a, '_> {
     }
 
     /// `obj[key]`: a module when `obj` is `sys.modules`.
-    fn getitem(&mut self, obj: Value, key: Value, resolver: u32) -> Value {
-        let Value::Global(b) = obj else { return Value::Opaque };
+    fn getitem(&mut self, obj: Value, key: Value, resolver: u32) -> Result<Value, Failure> {
+        let Value::Global(b) = obj else { return Ok(Value::Opaque) };
         let record = &self.run.globals[b as usize];
         if !(record.module == "sys" && record.name == "modules") {
-            return Value::Opaque;
+            return Ok(Value::Opaque);
         }
         match self.str_text(key) {
-            Some(name) => self.derived(name, Cow::Borrowed(""), resolver, Some(b)).unwrap_or(Value::Opaque),
+            Some(name) => self.derived(name, Cow::Borrowed(""), resolver, Some(b)),
             None => {
                 self.dynamic("a module looked up by a name computed at load time");
-                Value::Opaque
+                Ok(Value::Opaque)
             }
         }
     }

@@ -50,6 +50,8 @@ pub(crate) struct Fault {
     pub opcode: Option<u8>,
     /// What is wrong, for the finding.
     pub message: String,
+    /// Whether the failing opcode had started (and is counted in [`Run::ops`]).
+    pub in_op: bool,
 }
 
 /// Kinds of [`Fault`].
@@ -97,14 +99,15 @@ pub(crate) struct GlobalRecord<'a> {
 }
 
 impl GlobalRecord<'_> {
-    /// Whether this is a module object (from `__import__` and friends), not an attribute.
+    /// Whether this is a module object (from `__import__` and friends), not an attribute. A
+    /// `GLOBAL` with an empty name is not: it still imports the module before failing.
     pub(crate) fn is_module(&self) -> bool {
-        self.name.is_empty()
+        self.name.is_empty() && matches!(self.origin, Origin::Derived { .. })
     }
 
     /// `module.name` (or the module name).
     pub(crate) fn path(&self) -> String {
-        if self.is_module() { self.module.to_string() } else { format!("{}.{}", self.module, self.name) }
+        if self.name.is_empty() { self.module.to_string() } else { format!("{}.{}", self.module, self.name) }
     }
 }
 
@@ -406,7 +409,7 @@ impl<'a> Machine<'a, '_> {
                 op::SETITEMS => {
                     let mark = self.pop_mark()?;
                     self.container_below(mark)?;
-                    if (self.stack.len() - mark) % 2 != 0 {
+                    if !(self.stack.len() - mark).is_multiple_of(2) {
                         return Err(self.malformed("odd number of items for SETITEMS".to_owned()));
                     }
                     self.note_dict_items(mark - 1, mark);
@@ -414,7 +417,7 @@ impl<'a> Machine<'a, '_> {
                 }
                 op::DICT => {
                     let mark = self.pop_mark()?;
-                    if (self.stack.len() - mark) % 2 != 0 {
+                    if !(self.stack.len() - mark).is_multiple_of(2) {
                         return Err(self.malformed("odd number of items for DICT".to_owned()));
                     }
                     // The new dict takes the mark's slot; its items sit right after it.
@@ -921,7 +924,8 @@ impl<'a> Machine<'a, '_> {
     #[inline(never)]
     pub(super) fn fault(&self, kind: FaultKind, opcode: Option<u8>, message: String) -> Failure {
         let opcode = opcode.or_else(|| self.data.get(self.op_off).copied());
-        Box::new(Fault { kind, offset: self.op_off as u64, opcode, message })
+        let in_op = kind != FaultKind::Budget && self.op_off < self.data.len();
+        Box::new(Fault { kind, offset: self.op_off as u64, opcode, message, in_op })
     }
 
     #[cold]

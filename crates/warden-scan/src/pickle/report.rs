@@ -162,12 +162,16 @@ pub(crate) fn report_run(ctx: &mut ScanContext<'_>, data: &[u8], run: &Run<'_>, 
         let usage = usage(record);
         let evidence = evidence(run, g as u32);
         let path = record.path();
+        let shown = match py3_module(&record.module) {
+            Some(py3) => format!("`{path}` (Python 3: `{py3}.{}`)", record.name),
+            None => format!("`{path}`"),
+        };
         match verdict {
             Verdict::Allow => {}
             Verdict::Unknown { reason } => {
                 risky_before_break = true;
                 let extra = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-                let message = format!("`{path}` {usage} in {where_}; it is not on the allow list{extra}: review it before loading the file");
+                let message = format!("{shown} {usage} in {where_}; it is not on the allow list{extra}: review it before loading the file");
                 ctx.report(&UNKNOWN_GLOBAL, Some(record.offset), message).evidence = Some(evidence);
             }
             Verdict::Deny(denial) => {
@@ -182,7 +186,7 @@ pub(crate) fn report_run(ctx: &mut ScanContext<'_>, data: &[u8], run: &Run<'_>, 
                 } else {
                     String::new()
                 };
-                let message = format!("`{path}`{reached} {usage} in {where_}: {}", denial.reason);
+                let message = format!("{shown}{reached} {usage} in {where_}: {}", denial.reason);
                 ctx.report_with_severity(rule, denial.severity, Some(record.offset), message).evidence = Some(evidence);
             }
         }
@@ -241,7 +245,8 @@ pub(crate) fn report_run(ctx: &mut ScanContext<'_>, data: &[u8], run: &Run<'_>, 
 
     if let End::Fault(fault) = &run.outcome {
         let opcode = fault.opcode.map(|b| format!(" ({})", opcodes::display(b))).unwrap_or_default();
-        let ran = format!("{} opcodes ran before it", run.ops.saturating_sub(1));
+        let completed = if fault.in_op { run.ops.saturating_sub(1) } else { run.ops };
+        let ran = format!("{completed} opcodes ran before it");
         match fault.kind {
             FaultKind::Limit | FaultKind::Budget => {
                 let message = format!("{where_} stopped at offset {}{opcode}: {}; {ran}, the rest was not analysed", fault.offset, fault.message);

@@ -606,6 +606,12 @@ fn attribute_traversal_through_an_allowed_module_is_denied() {
 }
 
 #[test]
+fn an_empty_global_name_still_imports_the_module() {
+    let data = P::proto(4).stack_global("antigravity", "").stop();
+    find(&findings(&data), "pickle.dangerous-global", "`antigravity`");
+}
+
+#[test]
 fn python2_module_names_map_to_python3_policy() {
     let data = b"c__builtin__\nset\n(]tR.";
     assert!(findings(data).is_empty());
@@ -789,7 +795,8 @@ fn samples_from_env() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let data = std::fs::read(&path).unwrap();
-        let (_, f) = crate::scan_bytes(&path.display().to_string(), &data, &settings);
+        let (record, f) = crate::scan_bytes(&path.display().to_string(), &data, &settings);
+        report.push_str(&format!("{}: {} ({} findings)\n", path.display(), record.format, f.len()));
         for line in summary(&f) {
             report.push_str(&format!("{}: {line}\n", path.display()));
         }

@@ -229,7 +229,7 @@ pub(crate) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
 /// Decodes hexadecimal digits, ignoring whitespace (`bytes.fromhex`).
 pub(crate) fn hex_decode(input: &[u8]) -> Option<Vec<u8>> {
     let digits: Vec<u8> = input.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits
