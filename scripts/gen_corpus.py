@@ -3,7 +3,8 @@
 
 Usage: gen_corpus.py OUTDIR
 
-Writes OUTDIR/benign/<format>/..., OUTDIR/malicious/<format>/... and OUTDIR/manifest.json:
+Writes OUTDIR/benign/<format>/..., OUTDIR/malicious/<format>/..., OUTDIR/suspicious/<format>/...
+(worth a review, not proof of an attack: at least a medium finding) and OUTDIR/manifest.json:
     {"samples": [{"path": "malicious/pickle/p0_os_system.pkl", "verdict": "malicious",
                   "technique": "...", "format": "pickle"}, ...]}
 A sample's path is a file, or a directory when the artifact is one (a SavedModel, an ONNX model
@@ -1428,7 +1429,8 @@ def gen_onnx(c):
           onnx_mlp("absolute", external=hostile_location("/etc/shadow")), "external data at absolute path /etc/shadow")
     custom = helper.make_node("RunShell", ["output"], ["checked"], name="/evil/RunShell", domain="evil.custom",
                               command=CMD)
-    c.add("malicious", "onnx", "custom_domain_op.onnx",
+    # A custom domain needs a native op library registered by the loader: suspicious, not proof.
+    c.add("suspicious", "onnx", "custom_domain_op.onnx",
           onnx_mlp("custom", extra_nodes=[custom], extra_opsets=[helper.make_opsetid("evil.custom", 1)], output="checked"),
           "node in custom domain evil.custom (with opset import) needing a native custom-op library")
     python_op = helper.make_node("PythonOp", ["output"], ["py_out"], name="/PythonOp", domain="com.microsoft",
@@ -1612,7 +1614,8 @@ def gen_safetensors(c):
     mal("shape_size_mismatch.safetensors", safetensors_raw(
         {"a": {"dtype": "F32", "shape": [64, 64], "data_offsets": [0, 64]}}, data),
         "malformed safetensors: shape needs 16384 bytes, offsets give 64")
-    mal("unknown_dtype.safetensors", safetensors_raw(
+    # safetensors adds dtypes over time, so an unknown one is for review rather than proof of attack.
+    c.add("suspicious", "safetensors", "unknown_dtype.safetensors", safetensors_raw(
         {"a": {"dtype": "F128", "shape": [4], "data_offsets": [0, 64]}}, data), "malformed safetensors: unknown dtype F128")
     mal("duplicate_keys.safetensors", safetensors_raw(
         '{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},'
@@ -1728,7 +1731,7 @@ def publish(staging, root):
 def check_coverage(c):
     """Every file written belongs to exactly one sample, so per-sample scans cover the corpus."""
     paths = [s["path"] for s in c.samples]
-    for verdict in ("benign", "malicious"):
+    for verdict in ("benign", "malicious", "suspicious"):
         for dirpath, _, files in os.walk(os.path.join(c.root, verdict)):
             for f in files:
                 rel = os.path.relpath(os.path.join(dirpath, f), c.root).replace(os.sep, "/")
@@ -1770,9 +1773,11 @@ def main(argv):
     counts = collections.Counter((s["format"], s["verdict"]) for s in c.samples)
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(root) for f in fs)
     for fmt in sorted({f for f, _ in counts}):
-        print(f"  {fmt:12} {counts[(fmt, 'malicious')]:3} malicious {counts[(fmt, 'benign')]:3} benign", file=sys.stderr)
-    mal = sum(v for (_, verdict), v in counts.items() if verdict == "malicious")
-    print(f"{len(c.samples)} samples ({mal} malicious, {len(c.samples) - mal} benign), {size / 1e6:.1f} MB, "
+        print(f"  {fmt:12} {counts[(fmt, 'malicious')]:3} malicious {counts[(fmt, 'suspicious')]:3} suspicious "
+              f"{counts[(fmt, 'benign')]:3} benign", file=sys.stderr)
+    by_verdict = collections.Counter(s["verdict"] for s in c.samples)
+    print(f"{len(c.samples)} samples ({by_verdict['malicious']} malicious, {by_verdict['suspicious']} suspicious, "
+          f"{by_verdict['benign']} benign), {size / 1e6:.1f} MB, "
           f"{time.monotonic() - start:.1f}s, digest {digest[:16]} -> {root}", file=sys.stderr)
     return 0
 

@@ -2,6 +2,7 @@
 //! (`scripts/gen_corpus.py`, described by its `manifest.json`) and checks each verdict:
 //!
 //! - a malicious sample yields at least one `high` or `critical` finding and exit code 1;
+//! - a suspicious sample (worth a review, not proof) yields a finding at `medium` or above and exit 1;
 //! - a benign sample yields no finding at `medium` or above and exit code 0;
 //! - scanning the whole corpus in one invocation with `--jobs 2` finds exactly what the
 //!   per-sample scans found.
@@ -28,6 +29,8 @@ const MAX_PARALLEL_SCANS: usize = 4;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
     Malicious,
+    /// Worth a human review but not proof of an attack: at least one medium finding, exit 1.
+    Suspicious,
     Benign,
 }
 
@@ -107,6 +110,7 @@ fn corpus() -> &'static Corpus {
                 let verdict = match field("verdict").as_str() {
                     "malicious" => Verdict::Malicious,
                     "benign" => Verdict::Benign,
+                    "suspicious" => Verdict::Suspicious,
                     other => panic!("manifest sample with verdict `{other}`: {s}"),
                 };
                 Sample { path: field("path"), verdict, technique: field("technique"), format: field("format") }
@@ -269,6 +273,7 @@ fn check_sample(sample: &Sample, run: &Run, root: &str) -> Option<String> {
     };
     let (expected_code, verdict_ok, expectation) = match sample.verdict {
         Verdict::Malicious => (1, findings(&report).iter().any(is_at_least_high), "a high or critical finding"),
+        Verdict::Suspicious => (1, findings(&report).iter().any(is_at_least_medium), "a finding at medium or above"),
         Verdict::Benign => (0, !findings(&report).iter().any(is_at_least_medium), "no finding at medium or above"),
     };
     if verdict_ok && run.code == Some(expected_code) {
@@ -298,6 +303,7 @@ fn every_corpus_sample_gets_its_verdict() {
     for (sample, run) in corpus.samples.iter().zip(runs) {
         let verdict = match sample.verdict {
             Verdict::Malicious => "malicious",
+            Verdict::Suspicious => "suspicious",
             Verdict::Benign => "benign",
         };
         let tally = failed_by_format.entry((sample.format.as_str(), verdict)).or_default();
