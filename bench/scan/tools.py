@@ -112,15 +112,15 @@ def measure(cmd: list[str], timeout: float, env: dict | None = None, keep_output
     except (ProcessLookupError, PermissionError):
         pass
 
-    def _read(f) -> str:
+    def _read(f, keep: int) -> str:
         f.seek(0, os.SEEK_END)
         size = f.tell()
-        f.seek(max(0, size - keep_output) if keep_output else 0)
+        f.seek(max(0, size - keep) if keep else 0)
         data = f.read().decode("utf-8", "replace")
         f.close()
         return data
 
-    out, err = _read(out_f), _read(err_f)
+    out, err = _read(out_f, 0), _read(err_f, keep_output)  # stdout whole: warden's report
     if cwd is None:
         shutil.rmtree(scratch, ignore_errors=True)
     return Measured(proc.returncode, wall, ru.ru_maxrss, timed_out.is_set(), out, err)

@@ -337,8 +337,13 @@ pub(crate) fn scan_compressed(ctx: &mut ScanContext<'_>, data: &[u8], format: Fo
             ctx.report_with_severity(&CORRUPT_STREAM, Severity::Low, Some(0), format!("not a valid {format} stream: {e}"));
             return;
         }
-        ctx.report(
+        // A broken prefix matters when it is something a loader acts on; otherwise this is likely a
+        // file that merely starts like a stream (two bytes can look like a zlib header).
+        let actionable = sniff::detect(&inflated.data) != Format::Unknown;
+        let severity = if actionable { CORRUPT_STREAM.severity } else { Severity::Low };
+        ctx.report_with_severity(
             &CORRUPT_STREAM,
+            severity,
             None,
             format!("the {format} stream stops decoding after {} bytes ({e}); that prefix was inspected", inflated.data.len()),
         );

@@ -481,7 +481,7 @@ impl<'a> Reader<'a> {
                     return fatal(at, format!("array of {n} elements exceeds the limit of {max_items}"));
                 }
                 if let Some(width) = scalar_width(elem) {
-                    let total = n.checked_mul(width).unwrap_or(u64::MAX);
+                    let total = n.saturating_mul(width);
                     self.bytes(total, "array")?;
                     return Ok(Value::Other);
                 }

@@ -1,3 +1,5 @@
+//! Tests of the chat-template checker: real templates stay silent, known sandbox escapes do not.
+
 use proptest::prelude::*;
 use warden_core::{Finding, Severity};
 

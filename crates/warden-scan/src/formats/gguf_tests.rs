@@ -1,3 +1,5 @@
+//! Tests of the GGUF scanner, on files built by a small writer that mirrors gguf-py's layout.
+
 use proptest::prelude::*;
 use warden_core::Finding;
 

@@ -131,7 +131,6 @@ fn search_configs(ctx: &mut ScanContext<'_>, data: &[u8], covered: &[(u64, u64)]
         let end = (hit..data.len()).take(limit).take_while(|&i| is_text(data[i])).last().map_or(hit, |i| i + 1);
         pos = end.max(hit + 1);
         let run = (start as u64, end as u64);
-        eprintln!("run {run:?} covered {covered:?}");
         if covered.iter().any(|&(s, e)| s < run.1 && run.0 < e) {
             continue;
         }

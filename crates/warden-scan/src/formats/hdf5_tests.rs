@@ -1,3 +1,5 @@
+//! Tests of the HDF5 scanner on files written by h5py, in every attribute layout it produces.
+
 use std::io::Read;
 
 use proptest::prelude::*;
@@ -108,7 +110,7 @@ fn config_outside_the_attributes_is_still_found() {
 fn object_end_matches_braces_outside_strings() {
     assert_eq!(object_end(r#"{"a": "}", "b": [1, {"c": NaN}]} tail"#), Some(32));
     assert_eq!(object_end(r#"{"a": "\"}"#), None);
-    assert_eq!(object_end("{]"), None);
+    assert_eq!(object_end("{\"a\": [1"), None);
 }
 
 proptest! {
@@ -130,14 +132,3 @@ proptest! {
     }
 }
 
-#[test]
-fn tmp_real_files() {
-    for name in ["/tmp/real.safetensors", "/tmp/t_le.gguf", "/tmp/t_be.gguf", "/tmp/small.h5", "/tmp/latest.h5"] {
-        let data = std::fs::read(name).unwrap();
-        let (record, findings) = crate::scan_bytes(name, &data, &ScanSettings::default());
-        eprintln!("{name}: {}", record.format);
-        for f in findings {
-            eprintln!("   {} {} {} @{:?}", f.severity, f.rule_id, f.message, f.location.offset);
-        }
-    }
-}

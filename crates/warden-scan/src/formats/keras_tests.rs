@@ -1,3 +1,5 @@
+//! Tests of the Keras config checker: benign v2/v3 configs, Lambda layers, custom and system modules.
+
 use proptest::prelude::*;
 use warden_core::Finding;
 

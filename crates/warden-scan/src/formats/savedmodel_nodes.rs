@@ -66,7 +66,7 @@ where
 
 /// The fields of `message`, each charged to `budget`; ends quietly when the budget runs out
 /// (wire errors are the walk's business).
-pub(super) fn charged<'a, 'b>(message: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = Field<'a>> + 'b
+fn charged<'a, 'b>(message: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = Field<'a>> + 'b
 where
     'a: 'b,
 {
@@ -78,7 +78,7 @@ where
 }
 
 /// The `(key, AttrValue)` entries of a node's attribute map.
-pub(super) fn attribute_entries<'a, 'b>(node: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = (&'a [u8], Message<'a>)> + 'b
+fn attribute_entries<'a, 'b>(node: Message<'a>, budget: &'b Cell<u64>) -> impl Iterator<Item = (&'a [u8], Message<'a>)> + 'b
 where
     'a: 'b,
 {

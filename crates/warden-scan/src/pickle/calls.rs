@@ -5,7 +5,8 @@
 
 use std::borrow::Cow;
 
-use crate::pickle::machine::{Failure, Machine, Origin, Payload};
+use crate::pickle::machine::Machine;
+use crate::pickle::run::{Failure, Origin, Payload};
 use crate::pickle::value::{self, Decoding, Special, Value};
 
 /// What the machine knows about a global's behaviour when called.
@@ -13,6 +14,8 @@ use crate::pickle::value::{self, Decoding, Special, Value};
 pub(crate) enum Known {
     /// Nothing special: the result is an opaque object.
     Plain,
+    /// `copyreg._reconstructor(cls, ...)`, `copyreg.__newobj__(cls, ...)`: an instance of `cls`.
+    Reconstructor,
     /// `getattr(obj, name)`.
     GetAttr,
     /// `__import__(name)`: returns the top-level package unless a fromlist is given.
@@ -56,23 +59,44 @@ pub(crate) enum Known {
 impl Known {
     pub(crate) fn of(module: &str, name: &str) -> Known {
         match (module, name) {
-            ("builtins" | "__builtin__", "getattr") | ("dill._dill", "_get_attr" | "_get_attr_safe") => Known::GetAttr,
+            ("copyreg" | "copy_reg", "_reconstructor" | "__newobj__" | "__newobj_ex__") => {
+                Known::Reconstructor
+            }
+            ("builtins" | "__builtin__", "getattr")
+            | ("dill._dill", "_get_attr" | "_get_attr_safe") => Known::GetAttr,
             ("builtins" | "__builtin__" | "importlib", "__import__") => Known::ImportTop,
             ("importlib", "import_module" | "reload")
-            | ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "subimport" | "dynamic_subimport")
+            | (
+                "cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast",
+                "subimport" | "dynamic_subimport",
+            )
             | ("dill._dill", "_import_module") => Known::Import,
-            ("sys", "modules.get" | "modules.__getitem__" | "modules.pop" | "modules.setdefault") => Known::SysModulesGet,
-            ("operator" | "_operator", "getitem" | "__getitem__") | ("builtins", "dict.get" | "dict.__getitem__") => Known::GetItem,
+            (
+                "sys",
+                "modules.get" | "modules.__getitem__" | "modules.pop" | "modules.setdefault",
+            ) => Known::SysModulesGet,
+            ("operator" | "_operator", "getitem" | "__getitem__")
+            | ("builtins", "dict.get" | "dict.__getitem__") => Known::GetItem,
             ("operator" | "_operator", "attrgetter") => Known::AttrGetter,
             ("operator" | "_operator", "itemgetter") => Known::ItemGetter,
             ("operator" | "_operator", "methodcaller") => Known::MethodCaller,
             ("functools" | "_functools", "partial") => Known::Partial,
             ("pkgutil", "resolve_name") | ("pydoc", "locate") => Known::ResolveName,
-            ("dill._dill", "_load_type") | ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_builtin_type") => {
+            ("dill._dill", "_load_type")
+            | ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_builtin_type") => {
                 Known::TypeByName
             }
             ("numpy.core" | "numpy._core", "_ufunc_reconstruct") => Known::UfuncReconstruct,
-            ("pickle" | "_pickle" | "cPickle" | "dill" | "dill._dill" | "cloudpickle" | "cloudpickle.cloudpickle", "loads" | "load" | "_loads" | "_load")
+            (
+                "pickle"
+                | "_pickle"
+                | "cPickle"
+                | "dill"
+                | "dill._dill"
+                | "cloudpickle"
+                | "cloudpickle.cloudpickle",
+                "loads" | "load" | "_loads" | "_load",
+            )
             | ("torch" | "torch.serialization", "load")
             | ("torch.storage", "_load_from_bytes")
             | ("joblib" | "joblib.numpy_pickle", "load")
@@ -80,13 +104,21 @@ impl Known {
             | ("pandas" | "pandas.io.pickle", "read_pickle") => Known::Loader,
             ("io" | "_io", "BytesIO") => Known::BytesIo,
             ("_codecs" | "codecs", "encode") => Known::Encode,
-            ("base64", "b64decode" | "standard_b64decode" | "urlsafe_b64decode" | "decodebytes" | "decodestring")
+            (
+                "base64",
+                "b64decode" | "standard_b64decode" | "urlsafe_b64decode" | "decodebytes"
+                | "decodestring",
+            )
             | ("binascii", "a2b_base64") => Known::Decode(Decoding::Base64),
-            ("builtins", "bytes.fromhex" | "bytearray.fromhex") | ("binascii", "unhexlify" | "a2b_hex") => Known::Decode(Decoding::Hex),
+            ("builtins", "bytes.fromhex" | "bytearray.fromhex")
+            | ("binascii", "unhexlify" | "a2b_hex") => Known::Decode(Decoding::Hex),
             ("zlib" | "bz2" | "lzma" | "gzip", "decompress") => Known::Decode(Decoding::Identity),
             ("dill._dill", "_eval_repr") => Known::EvalRepr,
             ("numpy", "dtype") => Known::Dtype,
-            ("joblib.numpy_pickle" | "sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper") => Known::ArrayWrapper,
+            (
+                "joblib.numpy_pickle" | "sklearn.externals.joblib.numpy_pickle",
+                "NumpyArrayWrapper",
+            ) => Known::ArrayWrapper,
             _ => Known::Plain,
         }
     }
@@ -131,7 +163,11 @@ impl<'a> Machine<'a, '_> {
                         Ok(Value::Opaque)
                     }
                     Special::Partial { func, first } => {
-                        let args = if matches!(first, Value::Opaque) { args } else { self.one_tuple(first) };
+                        let args = if matches!(first, Value::Opaque) {
+                            args
+                        } else {
+                            self.one_tuple(first)
+                        };
                         self.call(func, args)
                     }
                     Special::BytesIo { .. } | Special::Decoded { .. } => Ok(Value::Opaque),
@@ -147,6 +183,10 @@ impl<'a> Machine<'a, '_> {
         let plain = Value::Object(g);
         Ok(match known {
             Known::Plain | Known::ArrayWrapper => plain,
+            Known::Reconstructor => match arg0 {
+                Value::Global(class) => Value::Object(class),
+                _ => plain,
+            },
             Known::GetAttr => {
                 let name = self.item(args, 1);
                 return self.getattr(arg0, name, g);
@@ -156,7 +196,10 @@ impl<'a> Machine<'a, '_> {
                     self.dynamic("a module imported by a name computed at load time");
                     return Ok(Value::Opaque);
                 };
-                let has_fromlist = !matches!(self.item(args, 3), Value::Opaque | Value::None | Value::Tuple { len: 0, .. });
+                let has_fromlist = !matches!(
+                    self.item(args, 3),
+                    Value::Opaque | Value::None | Value::Tuple { len: 0, .. }
+                );
                 let module = if known == Known::ImportTop && !has_fromlist {
                     match name {
                         Cow::Borrowed(s) => Cow::Borrowed(s.split('.').next().unwrap_or(s)),
@@ -188,7 +231,12 @@ impl<'a> Machine<'a, '_> {
             Known::ResolveName => match self.str_text(arg0) {
                 Some(path) => {
                     let (module, name) = split_path(&path);
-                    self.derived(Cow::Owned(module.to_owned()), Cow::Owned(name.to_owned()), g, None)?
+                    self.derived(
+                        Cow::Owned(module.to_owned()),
+                        Cow::Owned(name.to_owned()),
+                        g,
+                        None,
+                    )?
                 }
                 None => {
                     self.dynamic("a callable resolved from a name computed at load time");
@@ -197,7 +245,11 @@ impl<'a> Machine<'a, '_> {
             },
             Known::TypeByName => match self.str_text(arg0) {
                 Some(name) => {
-                    let module = if name.ends_with("Type") { "types" } else { "builtins" };
+                    let module = if name.ends_with("Type") {
+                        "types"
+                    } else {
+                        "builtins"
+                    };
                     self.derived(Cow::Borrowed(module), name, g, None)?
                 }
                 None => plain,
@@ -220,21 +272,40 @@ impl<'a> Machine<'a, '_> {
             Known::BytesIo => self.special(Special::BytesIo { data: arg0 }, plain),
             Known::Encode => {
                 let encoding = self.item(args, 1);
-                let latin1 = self
-                    .str_text(encoding)
-                    .is_some_and(|e| matches!(e.to_ascii_lowercase().replace('_', "-").as_str(), "latin1" | "latin-1" | "iso-8859-1" | "l1"));
-                if latin1 { self.special(Special::Decoded { how: Decoding::Latin1, source: arg0 }, plain) } else { plain }
+                let latin1 = self.str_text(encoding).is_some_and(|e| {
+                    matches!(
+                        e.to_ascii_lowercase().replace('_', "-").as_str(),
+                        "latin1" | "latin-1" | "iso-8859-1" | "l1"
+                    )
+                });
+                if latin1 {
+                    self.special(
+                        Special::Decoded {
+                            how: Decoding::Latin1,
+                            source: arg0,
+                        },
+                        plain,
+                    )
+                } else {
+                    plain
+                }
             }
             Known::Decode(how) => self.special(Special::Decoded { how, source: arg0 }, plain),
             Known::EvalRepr => {
-                if self.str_text(arg0).is_some_and(|t| BENIGN_EVAL_REPR.contains(&t.trim())) {
+                if self
+                    .str_text(arg0)
+                    .is_some_and(|t| BENIGN_EVAL_REPR.contains(&t.trim()))
+                {
                     self.run.globals[g as usize].excused_calls += 1;
                 }
                 Value::Opaque
             }
             Known::Dtype => match self.str_text(arg0) {
                 Some(type_str) => value::dtype_itemsize(&type_str),
-                None => Value::Dtype { itemsize: None, object: false },
+                None => Value::Dtype {
+                    itemsize: None,
+                    object: false,
+                },
             },
         })
     }
@@ -248,7 +319,11 @@ impl<'a> Machine<'a, '_> {
         let (base, module, qualname) = match obj {
             Value::Global(b) | Value::Object(b) => {
                 let record = &self.run.globals[b as usize];
-                let qualname = if record.is_module() { attr.into_owned() } else { format!("{}.{}", record.name, attr) };
+                let qualname = if record.is_module() {
+                    attr.into_owned()
+                } else {
+                    format!("{}.{}", record.name, attr)
+                };
                 (Some(b), record.module.clone(), qualname)
             }
             Value::Str { .. } => (None, Cow::Borrowed("builtins"), format!("str.{attr}")),
@@ -259,7 +334,9 @@ impl<'a> Machine<'a, '_> {
 
     /// `obj[key]`: a module when `obj` is `sys.modules`.
     fn getitem(&mut self, obj: Value, key: Value, resolver: u32) -> Result<Value, Failure> {
-        let Value::Global(b) = obj else { return Ok(Value::Opaque) };
+        let Value::Global(b) = obj else {
+            return Ok(Value::Opaque);
+        };
         let record = &self.run.globals[b as usize];
         if !(record.module == "sys" && record.name == "modules") {
             return Ok(Value::Opaque);
@@ -273,8 +350,19 @@ impl<'a> Machine<'a, '_> {
         }
     }
 
-    fn derived(&mut self, module: Cow<'a, str>, name: Cow<'a, str>, resolver: u32, base: Option<u32>) -> Result<Value, Failure> {
-        let origin = Origin::Derived { resolver, base, op: self.op, offset: self.op_off as u64 };
+    fn derived(
+        &mut self,
+        module: Cow<'a, str>,
+        name: Cow<'a, str>,
+        resolver: u32,
+        base: Option<u32>,
+    ) -> Result<Value, Failure> {
+        let origin = Origin::Derived {
+            resolver,
+            base,
+            op: self.op,
+            offset: self.op_off as u64,
+        };
         Ok(Value::Global(self.global(module, name, origin)?))
     }
 
@@ -289,11 +377,22 @@ impl<'a> Machine<'a, '_> {
     /// The bytes a loader is called on, when they are a constant of the pickle.
     fn payload(&self, v: Value) -> Option<Payload> {
         match v {
-            Value::Str { enc, len, off } => Some(Payload { how: Decoding::Identity, enc, off, len }),
+            Value::Str { enc, len, off } => Some(Payload {
+                how: Decoding::Identity,
+                enc,
+                off,
+                len,
+            }),
             Value::Special(s) => match self.specials[s as usize] {
                 Special::BytesIo { data } => self.payload(data),
-                Special::Decoded { how, source: Value::Str { enc, len, off } } => Some(Payload { how, enc, off, len }),
-                Special::Decoded { how: Decoding::Identity, source } => self.payload(source),
+                Special::Decoded {
+                    how,
+                    source: Value::Str { enc, len, off },
+                } => Some(Payload { how, enc, off, len }),
+                Special::Decoded {
+                    how: Decoding::Identity,
+                    source,
+                } => self.payload(source),
                 _ => None,
             },
             _ => None,
@@ -310,22 +409,42 @@ impl<'a> Machine<'a, '_> {
                 Ok(Value::Global(g))
             }
             _ => {
-                let computed = |v: Value| matches!(v, Value::Object(_) | Value::Special(_) | Value::Opaque);
-                if (computed(module) || matches!(module, Value::Str { .. })) && (computed(name) || matches!(name, Value::Str { .. }))
-                    && !matches!(module, Value::Str { enc: value::Enc::Bytes, .. })
-                    && !matches!(name, Value::Str { enc: value::Enc::Bytes, .. })
+                let computed =
+                    |v: Value| matches!(v, Value::Object(_) | Value::Special(_) | Value::Opaque);
+                if (computed(module) || matches!(module, Value::Str { .. }))
+                    && (computed(name) || matches!(name, Value::Str { .. }))
+                    && !matches!(
+                        module,
+                        Value::Str {
+                            enc: value::Enc::Bytes,
+                            ..
+                        }
+                    )
+                    && !matches!(
+                        name,
+                        Value::Str {
+                            enc: value::Enc::Bytes,
+                            ..
+                        }
+                    )
                 {
                     self.dynamic("STACK_GLOBAL with a module or name computed at load time");
                     Ok(Value::Opaque)
                 } else {
-                    Err(self.malformed("STACK_GLOBAL requires two str values on the stack".to_owned()))
+                    Err(self
+                        .malformed("STACK_GLOBAL requires two str values on the stack".to_owned()))
                 }
             }
         }
     }
 
     /// BUILD `state` into `target`.
-    pub(super) fn build(&mut self, target: Value, state: Value, state_slot: usize) -> Result<(), Failure> {
+    pub(super) fn build(
+        &mut self,
+        target: Value,
+        state: Value,
+        state_slot: usize,
+    ) -> Result<(), Failure> {
         match target {
             Value::Global(g) => {
                 self.global_build(g);
@@ -361,7 +480,9 @@ impl<'a> Machine<'a, '_> {
             return Err(self.malformed("a joblib NumpyArrayWrapper has a shape or dtype whose size overflows or is unknown".to_owned()));
         };
         let Some(n) = elements.checked_mul(u64::from(itemsize)) else {
-            return Err(self.malformed(format!("a joblib array of {elements} items of {itemsize} bytes overflows")));
+            return Err(self.malformed(format!(
+                "a joblib array of {elements} items of {itemsize} bytes overflows"
+            )));
         };
         self.skip(n, "joblib array data")?;
         self.run.arrays_skipped += 1;
@@ -371,7 +492,11 @@ impl<'a> Machine<'a, '_> {
 
     fn take_byte(&mut self, what: &str) -> Result<u8, Failure> {
         let Some(&b) = self.data.get(self.pos) else {
-            return Err(self.fault(crate::pickle::machine::FaultKind::Truncated, Some(self.op), format!("{what} is missing")));
+            return Err(self.fault(
+                crate::pickle::run::FaultKind::Truncated,
+                Some(self.op),
+                format!("{what} is missing"),
+            ));
         };
         self.pos += 1;
         Ok(b)
@@ -395,7 +520,9 @@ impl<'a> Machine<'a, '_> {
     }
 
     fn note_wrapper_items(&mut self, owner_slot: usize, dict_slot: usize, items_from: usize) {
-        let Some(Value::Object(g)) = self.stack.get(owner_slot).copied() else { return };
+        let Some(Value::Object(g)) = self.stack.get(owner_slot).copied() else {
+            return;
+        };
         if self.run.globals[g as usize].known != Known::ArrayWrapper {
             return;
         }
@@ -407,7 +534,9 @@ impl<'a> Machine<'a, '_> {
         while i + 1 < self.stack.len() {
             let (key, value) = (self.stack[i], self.stack[i + 1]);
             i += 2;
-            let Some(key) = self.str_text(key) else { continue };
+            let Some(key) = self.str_text(key) else {
+                continue;
+            };
             match key.as_ref() {
                 "shape" => {
                     state.shape_seen = true;
@@ -433,7 +562,9 @@ impl<'a> Machine<'a, '_> {
     }
 
     fn shape_elements(&self, shape: Value) -> Option<u64> {
-        let Value::Tuple { start, len } = shape else { return None };
+        let Value::Tuple { start, len } = shape else {
+            return None;
+        };
         let mut product = 1u64;
         for i in 0..len as usize {
             match self.tuples.get(start as usize + i) {

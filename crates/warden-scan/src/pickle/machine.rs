@@ -9,8 +9,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::pickle::calls::Known;
+use crate::pickle::args::{long_value, show_bytes};
 use crate::pickle::opcodes as op;
+use crate::pickle::run::{End, Failure, Fault, FaultKind, Origin, PersistentIds, Run};
 use crate::pickle::value::{Enc, Special, Value};
 use crate::settings::Limits;
 
@@ -21,179 +22,21 @@ const MAX_TUPLE_ITEMS: usize = 2_000_000;
 /// Most remembered call results per pickle; later ones become plain objects.
 const MAX_SPECIALS: usize = 65_536;
 /// Most distinct globals per pickle before the analysis gives up (limit finding).
-const MAX_DISTINCT_GLOBALS: usize = 100_000;
+pub(super) const MAX_DISTINCT_GLOBALS: usize = 100_000;
 /// Most distinct EXT codes, computed names, nested payloads and class mutations recorded.
-const MAX_RECORDS: usize = 256;
+pub(super) const MAX_RECORDS: usize = 256;
 /// Deepest chain of joblib object arrays pickled inside joblib pickles.
 const MAX_INNER_DEPTH: u32 = 4;
-
-/// How one pickle ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum End {
-    /// `STOP` executed.
-    Stop,
-    /// The pickle broke: what, at which opcode and offset.
-    Fault(Fault),
-}
-
-/// A [`Fault`] as machine functions return it: boxed, so the hot path returns small `Result`s.
-pub(super) type Failure = Box<Fault>;
-
-/// Why a pickle stopped before `STOP`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Fault {
-    /// What kind of stop.
-    pub kind: FaultKind,
-    /// Offset of the opcode that failed.
-    pub offset: u64,
-    /// The opcode byte (or non-opcode byte) there, if any.
-    pub opcode: Option<u8>,
-    /// What is wrong, for the finding.
-    pub message: String,
-    /// Whether the failing opcode had started (and is counted in [`Run::ops`]).
-    pub in_op: bool,
-}
-
-/// Kinds of [`Fault`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FaultKind {
-    /// Invalid opcode or argument, stack or memo misuse.
-    Malformed,
-    /// The input ended inside the pickle.
-    Truncated,
-    /// A size limit from [`Limits`] was exceeded.
-    Limit,
-    /// The opcode budget ran out.
-    Budget,
-}
-
-/// How a global was obtained.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Origin {
-    /// Directly by `GLOBAL`, `STACK_GLOBAL` or `INST`.
-    Opcode(u8),
-    /// As the result of calling `resolver` (getattr, `__import__`, attrgetter...) on `base`.
-    Derived { resolver: u32, base: Option<u32>, op: u8, offset: u64 },
-}
-
-/// One distinct callable, class or module a pickle obtains.
-#[derive(Debug, Clone)]
-pub(crate) struct GlobalRecord<'a> {
-    /// Module name as the pickle spells it.
-    pub module: Cow<'a, str>,
-    /// Qualified name within the module; empty for a module object.
-    pub name: Cow<'a, str>,
-    /// How it was first obtained.
-    pub origin: Origin,
-    /// Offset where it was first obtained.
-    pub offset: u64,
-    /// Times obtained (opcodes or resolutions, not memo reads).
-    pub uses: u64,
-    /// Times called (REDUCE, INST, OBJ, NEWOBJ, NEWOBJ_EX, or through a wrapper).
-    pub calls: u64,
-    /// The first call: opcode and offset.
-    pub first_call: Option<(u8, u64)>,
-    /// Calls known to be harmless from their constant arguments (dill's `_eval_repr('Ellipsis')`).
-    pub excused_calls: u64,
-    pub(crate) known: Known,
-}
-
-impl GlobalRecord<'_> {
-    /// Whether this is a module object (from `__import__` and friends), not an attribute. A
-    /// `GLOBAL` with an empty name is not: it still imports the module before failing.
-    pub(crate) fn is_module(&self) -> bool {
-        self.name.is_empty() && matches!(self.origin, Origin::Derived { .. })
-    }
-
-    /// `module.name` (or the module name).
-    pub(crate) fn path(&self) -> String {
-        if self.name.is_empty() { self.module.to_string() } else { format!("{}.{}", self.module, self.name) }
-    }
-}
-
-/// A use of a copyreg extension code (`EXT1`/`EXT2`/`EXT4`).
-#[derive(Debug, Clone)]
-pub(crate) struct ExtUse {
-    pub code: i64,
-    pub offset: u64,
-    pub count: u64,
-}
-
-/// A callable whose name is computed at load time, so it cannot be judged.
-#[derive(Debug, Clone)]
-pub(crate) struct DynamicUse {
-    pub what: &'static str,
-    pub op: u8,
-    pub offset: u64,
-    pub count: u64,
-}
-
-/// Bytes a nested deserialiser is called on.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Payload {
-    pub how: crate::pickle::value::Decoding,
-    pub enc: Enc,
-    pub off: u64,
-    pub len: u32,
-}
-
-/// A call of a nested deserialiser (`pickle.loads(b'...')`).
-#[derive(Debug, Clone)]
-pub(crate) struct Nested {
-    pub loader: u32,
-    pub op: u8,
-    pub offset: u64,
-    pub payload: Option<Payload>,
-}
-
-/// Persistent ids seen (`PERSID`, `BINPERSID`).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PersistentIds {
-    /// PyTorch storage references `('storage', type, key, location, numel)`.
-    pub storages: u64,
-    /// Legacy PyTorch module-source references `('module', class, file, source)`.
-    pub modules: u64,
-    /// Any other shape.
-    pub other: u64,
-    /// Where the first other-shaped id was.
-    pub first_other: Option<u64>,
-}
-
-/// Everything learnt from one pickle.
-#[derive(Debug, Clone)]
-pub(crate) struct Run<'a> {
-    pub start: usize,
-    pub end: usize,
-    pub outcome: End,
-    pub protocol: Option<u8>,
-    pub ops: u64,
-    pub globals: Vec<GlobalRecord<'a>>,
-    pub ext: Vec<ExtUse>,
-    pub dynamic: Vec<DynamicUse>,
-    pub nested: Vec<Nested>,
-    /// `BUILD` applied to a class, function or module itself: (offset, global).
-    pub global_builds: Vec<(u64, u32)>,
-    pub persistent: PersistentIds,
-    /// joblib arrays whose raw bytes were skipped, and how many bytes.
-    pub arrays_skipped: u64,
-    pub array_bytes_skipped: u64,
-    /// Which opcodes occurred (bit per opcode byte).
-    pub opcodes_seen: [u64; 4],
-    /// Whether this pickle is a joblib object array nested in another pickle.
-    pub inner: bool,
-}
-
-impl Run<'_> {
-    /// Number of distinct opcodes seen.
-    pub(crate) fn distinct_opcodes(&self) -> u32 {
-        self.opcodes_seen.iter().map(|w| w.count_ones()).sum()
-    }
-}
 
 /// Runs the pickle starting at `start`. Returns its [`Run`] first, then those of any joblib
 /// object arrays pickled inside it. `ops_left` is the opcode budget, shared by the caller across
 /// the pickles of one stream.
-pub(crate) fn run<'a>(data: &'a [u8], start: usize, limits: &Limits, ops_left: &mut u64) -> Vec<Run<'a>> {
+pub(crate) fn run<'a>(
+    data: &'a [u8],
+    start: usize,
+    limits: &Limits,
+    ops_left: &mut u64,
+) -> Vec<Run<'a>> {
     let mut inner = Vec::new();
     let main = run_one(data, start, limits, ops_left, 0, &mut inner);
     let mut runs = Vec::with_capacity(1 + inner.len());
@@ -202,7 +45,14 @@ pub(crate) fn run<'a>(data: &'a [u8], start: usize, limits: &Limits, ops_left: &
     runs
 }
 
-pub(super) fn run_one<'a>(data: &'a [u8], start: usize, limits: &Limits, ops_left: &mut u64, depth: u32, inner: &mut Vec<Run<'a>>) -> Run<'a> {
+pub(super) fn run_one<'a>(
+    data: &'a [u8],
+    start: usize,
+    limits: &Limits,
+    ops_left: &mut u64,
+    depth: u32,
+    inner: &mut Vec<Run<'a>>,
+) -> Run<'a> {
     let mut m = Machine {
         data,
         pos: start,
@@ -260,21 +110,21 @@ pub(super) struct Machine<'a, 'l> {
     /// The opcode being executed and its offset (for messages).
     pub(super) op: u8,
     pub(super) op_off: usize,
-    ops_left: u64,
-    max_entries: usize,
-    limits_ops: u64,
-    depth: u32,
+    pub(super) ops_left: u64,
+    pub(super) max_entries: usize,
+    pub(super) limits_ops: u64,
+    pub(super) depth: u32,
     pub(super) stack: Vec<Value>,
-    marks: Vec<usize>,
-    memo: Vec<Value>,
-    sparse_memo: HashMap<u64, Value>,
+    pub(super) marks: Vec<usize>,
+    pub(super) memo: Vec<Value>,
+    pub(super) sparse_memo: HashMap<u64, Value>,
     pub(super) tuples: Vec<Value>,
     pub(super) specials: Vec<Special>,
-    index: HashMap<(Cow<'a, str>, Cow<'a, str>), u32>,
+    pub(super) index: HashMap<(Cow<'a, str>, Cow<'a, str>), u32>,
     /// The parsed state dict of a joblib array wrapper being built: (stack slot of the dict, state).
     pub(super) wrapper: Option<(usize, crate::pickle::calls::WrapperState)>,
-    limits: &'l Limits,
-    inner: &'l mut Vec<Run<'a>>,
+    pub(super) limits: &'l Limits,
+    pub(super) inner: &'l mut Vec<Run<'a>>,
     pub(super) run: Run<'a>,
 }
 
@@ -283,14 +133,22 @@ impl<'a> Machine<'a, '_> {
         loop {
             let Some(&code) = self.data.get(self.pos) else {
                 self.op_off = self.pos;
-                return Err(self.fault(FaultKind::Truncated, None, "the input ends before the pickle's STOP opcode".to_owned()));
+                return Err(self.fault(
+                    FaultKind::Truncated,
+                    None,
+                    "the input ends before the pickle's STOP opcode".to_owned(),
+                ));
             };
             self.op = code;
             self.op_off = self.pos;
             self.pos += 1;
             if self.ops_left == 0 {
                 let max = self.limits_ops;
-                return Err(self.fault(FaultKind::Budget, Some(code), format!("more than {max} opcodes (max_pickle_ops)")));
+                return Err(self.fault(
+                    FaultKind::Budget,
+                    Some(code),
+                    format!("more than {max} opcodes (max_pickle_ops)"),
+                ));
             }
             self.ops_left -= 1;
             self.run.opcodes_seen[usize::from(code >> 6)] |= 1 << (code & 63);
@@ -341,7 +199,8 @@ impl<'a> Machine<'a, '_> {
                 }
                 op::BINSTRING => {
                     let n = i32::from_le_bytes(self.array()?);
-                    let n = u64::try_from(n).map_err(|_| self.malformed(format!("negative byte count {n}")))?;
+                    let n = u64::try_from(n)
+                        .map_err(|_| self.malformed(format!("negative byte count {n}")))?;
                     self.push_str(Enc::Latin1, n)?;
                 }
                 op::MEMOIZE => {
@@ -361,7 +220,8 @@ impl<'a> Machine<'a, '_> {
                 }
                 op::PUT => {
                     let key = self.line_int()?;
-                    let key = u64::try_from(key).map_err(|_| self.malformed(format!("negative memo key {key}")))?;
+                    let key = u64::try_from(key)
+                        .map_err(|_| self.malformed(format!("negative memo key {key}")))?;
                     let top = self.top()?;
                     self.memo_put(key, top)?;
                 }
@@ -375,18 +235,25 @@ impl<'a> Machine<'a, '_> {
                 }
                 op::GET => {
                     let key = self.line_int()?;
-                    let key = u64::try_from(key).map_err(|_| self.malformed(format!("negative memo key {key}")))?;
+                    let key = u64::try_from(key)
+                        .map_err(|_| self.malformed(format!("negative memo key {key}")))?;
                     self.memo_get(key)?;
                 }
                 op::MARK => {
                     if self.marks.len() >= self.max_entries {
                         let max = self.max_entries;
-                        return Err(self.fault(FaultKind::Limit, Some(code), format!("MARK nesting deeper than {max} (max_pickle_entries)")));
+                        return Err(self.fault(
+                            FaultKind::Limit,
+                            Some(code),
+                            format!("MARK nesting deeper than {max} (max_pickle_entries)"),
+                        ));
                     }
                     self.marks.push(self.stack.len());
                 }
                 op::EMPTY_DICT => self.push(Value::Dict)?,
-                op::EMPTY_LIST | op::EMPTY_SET | op::NEXT_BUFFER | op::NEWTRUE | op::NEWFALSE => self.push(Value::Opaque)?,
+                op::EMPTY_LIST | op::EMPTY_SET | op::NEXT_BUFFER | op::NEWTRUE | op::NEWFALSE => {
+                    self.push(Value::Opaque)?
+                }
                 op::EMPTY_TUPLE => self.push(Value::Tuple { start: 0, len: 0 })?,
                 op::NONE => self.push(Value::None)?,
                 op::APPEND => {
@@ -468,7 +335,11 @@ impl<'a> Machine<'a, '_> {
                     // CPython checks that the whole frame is present, then reads through it.
                     let rest = (self.data.len() - self.pos) as u64;
                     if n > rest {
-                        return Err(self.fault(FaultKind::Truncated, Some(code), format!("declares a {n}-byte frame but only {rest} bytes remain")));
+                        return Err(self.fault(
+                            FaultKind::Truncated,
+                            Some(code),
+                            format!("declares a {n}-byte frame but only {rest} bytes remain"),
+                        ));
                     }
                 }
                 op::PROTO => {
@@ -504,39 +375,58 @@ impl<'a> Machine<'a, '_> {
                 }
                 op::LONG4 => {
                     let n = i32::from_le_bytes(self.array()?);
-                    let n = usize::try_from(n).map_err(|_| self.malformed(format!("negative byte count {n}")))?;
+                    let n = usize::try_from(n)
+                        .map_err(|_| self.malformed(format!("negative byte count {n}")))?;
                     let bytes = self.take(n)?;
                     self.push(long_value(bytes))?;
                 }
                 op::FLOAT => {
                     let line = self.line()?;
-                    let ok = std::str::from_utf8(line).ok().is_some_and(|s| s.trim().parse::<f64>().is_ok());
+                    let ok = std::str::from_utf8(line)
+                        .ok()
+                        .is_some_and(|s| s.trim().parse::<f64>().is_ok());
                     if !ok {
-                        return Err(self.malformed(format!("invalid float literal {}", show_bytes(line))));
+                        return Err(
+                            self.malformed(format!("invalid float literal {}", show_bytes(line)))
+                        );
                     }
                     self.push(Value::Opaque)?;
                 }
                 op::STRING => {
                     let start = self.pos;
                     let line = self.line()?;
-                    let quoted = line.len() >= 2 && line[0] == line[line.len() - 1] && matches!(line[0], b'\'' | b'"');
+                    let quoted = line.len() >= 2
+                        && line[0] == line[line.len() - 1]
+                        && matches!(line[0], b'\'' | b'"');
                     if !quoted {
                         return Err(self.malformed("the STRING argument must be quoted".to_owned()));
                     }
                     let len = u32::try_from(line.len() - 2).ok();
-                    let v = len.map_or(Value::Opaque, |len| Value::Str { enc: Enc::Escaped, len, off: (start + 1) as u64 });
+                    let v = len.map_or(Value::Opaque, |len| Value::Str {
+                        enc: Enc::Escaped,
+                        len,
+                        off: (start + 1) as u64,
+                    });
                     self.push(v)?;
                 }
                 op::UNICODE => {
                     let start = self.pos;
                     let line = self.line()?;
-                    let v = u32::try_from(line.len()).map_or(Value::Opaque, |len| Value::Str { enc: Enc::RawUnicodeEscape, len, off: start as u64 });
+                    let v = u32::try_from(line.len()).map_or(Value::Opaque, |len| Value::Str {
+                        enc: Enc::RawUnicodeEscape,
+                        len,
+                        off: start as u64,
+                    });
                     self.push(v)?;
                 }
                 op::GLOBAL => {
                     let module = self.line_text()?;
                     let name = self.line_text()?;
-                    let g = self.global(Cow::Borrowed(module), Cow::Borrowed(name), Origin::Opcode(code))?;
+                    let g = self.global(
+                        Cow::Borrowed(module),
+                        Cow::Borrowed(name),
+                        Origin::Opcode(code),
+                    )?;
                     self.push(Value::Global(g))?;
                 }
                 op::STACK_GLOBAL => {
@@ -551,7 +441,11 @@ impl<'a> Machine<'a, '_> {
                     let mark = self.pop_mark()?;
                     let args = self.make_tuple(mark);
                     self.stack.truncate(mark);
-                    let g = self.global(Cow::Borrowed(module), Cow::Borrowed(name), Origin::Opcode(code))?;
+                    let g = self.global(
+                        Cow::Borrowed(module),
+                        Cow::Borrowed(name),
+                        Origin::Opcode(code),
+                    )?;
                     let v = self.call(Value::Global(g), args)?;
                     self.push(v)?;
                 }
@@ -602,7 +496,9 @@ impl<'a> Machine<'a, '_> {
                         _ => i64::from(i32::from_le_bytes(self.array()?)),
                     };
                     if code_value <= 0 {
-                        return Err(self.malformed(format!("extension code {code_value} is not positive")));
+                        return Err(
+                            self.malformed(format!("extension code {code_value} is not positive"))
+                        );
                     }
                     self.ext(code_value);
                     self.push(Value::Opaque)?;
@@ -612,96 +508,14 @@ impl<'a> Machine<'a, '_> {
                 }
                 _ => {
                     self.pos = self.op_off;
-                    return Err(self.fault(FaultKind::Malformed, None, format!("byte 0x{code:02x} is not a pickle opcode")));
+                    return Err(self.fault(
+                        FaultKind::Malformed,
+                        None,
+                        format!("byte 0x{code:02x} is not a pickle opcode"),
+                    ));
                 }
             }
         }
-    }
-
-    // ----- input -----
-
-    #[inline]
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Failure> {
-        let rest = self.data.len() - self.pos;
-        if n > rest {
-            return Err(self.fault(FaultKind::Truncated, Some(self.op), format!("needs {n} more bytes but only {rest} remain")));
-        }
-        let bytes = &self.data[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(bytes)
-    }
-
-    #[inline]
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Failure> {
-        let bytes = self.take(N)?;
-        Ok(bytes.try_into().unwrap_or([0; N]))
-    }
-
-    /// Skips `n` raw bytes (joblib array data), failing on truncation.
-    pub(super) fn skip(&mut self, n: u64, what: &str) -> Result<(), Failure> {
-        let rest = (self.data.len() - self.pos) as u64;
-        if n > rest {
-            return Err(self.fault(FaultKind::Truncated, Some(self.op), format!("{what} needs {n} bytes but only {rest} remain")));
-        }
-        self.pos += n as usize;
-        Ok(())
-    }
-
-    /// A text line without its `\n` (CPython strips only the `\n`).
-    fn line(&mut self) -> Result<&'a [u8], Failure> {
-        let rest = &self.data[self.pos..];
-        let Some(n) = memchr::memchr(b'\n', rest) else {
-            return Err(self.fault(FaultKind::Truncated, Some(self.op), "its text argument has no terminating newline".to_owned()));
-        };
-        self.pos += n + 1;
-        Ok(&rest[..n])
-    }
-
-    fn line_text(&mut self) -> Result<&'a str, Failure> {
-        let line = self.line()?;
-        std::str::from_utf8(line).map_err(|_| self.malformed(format!("module or class name {} is not UTF-8", show_bytes(line))))
-    }
-
-    fn line_int(&mut self) -> Result<i64, Failure> {
-        let line = self.line()?;
-        match self.parse_int(line)? {
-            Value::Int(v) => Ok(v),
-            _ => Err(self.malformed(format!("integer {} is too large", show_bytes(line)))),
-        }
-    }
-
-    fn parse_int(&self, text: &[u8]) -> Result<Value, Failure> {
-        let s = std::str::from_utf8(text).unwrap_or("").trim();
-        let (negative, digits) = match s.as_bytes().first() {
-            Some(b'-') => (true, &s[1..]),
-            Some(b'+') => (false, &s[1..]),
-            _ => (false, s),
-        };
-        let (radix, body) = match digits.get(..2) {
-            Some("0x" | "0X") => (16, &digits[2..]),
-            Some("0o" | "0O") => (8, &digits[2..]),
-            Some("0b" | "0B") => (2, &digits[2..]),
-            _ => (10, digits),
-        };
-        let body = body.replace('_', "");
-        if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
-            return Err(self.malformed(format!("invalid integer literal {}", show_bytes(text))));
-        }
-        Ok(match i64::from_str_radix(&body, radix) {
-            Ok(v) => Value::Int(if negative { -v } else { v }),
-            Err(_) => Value::Opaque,
-        })
-    }
-
-    fn push_str(&mut self, enc: Enc, n: u64) -> Result<(), Failure> {
-        let rest = (self.data.len() - self.pos) as u64;
-        if n > rest {
-            return Err(self.fault(FaultKind::Truncated, Some(self.op), format!("declares {n} bytes but only {rest} remain")));
-        }
-        let off = self.pos as u64;
-        self.pos += n as usize;
-        let v = u32::try_from(n).map_or(Value::Opaque, |len| Value::Str { enc, len, off });
-        self.push(v)
     }
 
     // ----- stack, marks, memo -----
@@ -715,7 +529,11 @@ impl<'a> Machine<'a, '_> {
     pub(super) fn push(&mut self, v: Value) -> Result<(), Failure> {
         if self.stack.len() >= self.max_entries {
             let max = self.max_entries;
-            return Err(self.fault(FaultKind::Limit, Some(self.op), format!("stack deeper than {max} entries (max_pickle_entries)")));
+            return Err(self.fault(
+                FaultKind::Limit,
+                Some(self.op),
+                format!("stack deeper than {max} entries (max_pickle_entries)"),
+            ));
         }
         self.stack.push(v);
         Ok(())
@@ -741,12 +559,18 @@ impl<'a> Machine<'a, '_> {
 
     /// Pops the topmost mark; the items above it are `stack[mark..]`.
     fn pop_mark(&mut self) -> Result<usize, Failure> {
-        self.marks.pop().ok_or_else(|| self.malformed("needs a MARK but none is open".to_owned()))
+        self.marks
+            .pop()
+            .ok_or_else(|| self.malformed("needs a MARK but none is open".to_owned()))
     }
 
     /// Checks that a container sits right below `mark` (APPENDS, SETITEMS, ADDITEMS).
     fn container_below(&self, mark: usize) -> Result<(), Failure> {
-        if mark == 0 || mark <= self.fence() { Err(self.underflow()) } else { Ok(()) }
+        if mark == 0 || mark <= self.fence() {
+            Err(self.underflow())
+        } else {
+            Ok(())
+        }
     }
 
     fn memo_put(&mut self, key: u64, v: Value) -> Result<(), Failure> {
@@ -755,14 +579,22 @@ impl<'a> Machine<'a, '_> {
             self.memo[key as usize] = v;
             return Ok(());
         }
-        if self.memo.len() + self.sparse_memo.len() >= self.max_entries && !self.sparse_memo.contains_key(&key) {
+        if self.memo.len() + self.sparse_memo.len() >= self.max_entries
+            && !self.sparse_memo.contains_key(&key)
+        {
             let max = self.max_entries;
-            return Err(self.fault(FaultKind::Limit, Some(self.op), format!("memo larger than {max} entries (max_pickle_entries)")));
+            return Err(self.fault(
+                FaultKind::Limit,
+                Some(self.op),
+                format!("memo larger than {max} entries (max_pickle_entries)"),
+            ));
         }
         if key == dense {
             self.memo.push(v);
             while !self.sparse_memo.is_empty() {
-                let Some(next) = self.sparse_memo.remove(&(self.memo.len() as u64)) else { break };
+                let Some(next) = self.sparse_memo.remove(&(self.memo.len() as u64)) else {
+                    break;
+                };
                 self.memo.push(next);
             }
         } else {
@@ -772,7 +604,11 @@ impl<'a> Machine<'a, '_> {
     }
 
     fn memo_get(&mut self, key: u64) -> Result<(), Failure> {
-        let v = if key < self.memo.len() as u64 { Some(self.memo[key as usize]) } else { self.sparse_memo.get(&key).copied() };
+        let v = if key < self.memo.len() as u64 {
+            Some(self.memo[key as usize])
+        } else {
+            self.sparse_memo.get(&key).copied()
+        };
         match v {
             Some(v) => self.push(v),
             None => Err(self.malformed(format!("memo key {key} was never stored"))),
@@ -791,7 +627,10 @@ impl<'a> Machine<'a, '_> {
         }
         let start = self.tuples.len() as u32;
         self.tuples.extend_from_slice(items);
-        Value::Tuple { start, len: items.len() as u32 }
+        Value::Tuple {
+            start,
+            len: items.len() as u32,
+        }
     }
 
     /// Item `i` of a remembered tuple.
@@ -810,103 +649,23 @@ impl<'a> Machine<'a, '_> {
         Value::Special((self.specials.len() - 1) as u32)
     }
 
-    // ----- records -----
-
-    /// Records that the pickle obtains `module.name`; returns its index.
-    pub(super) fn global(&mut self, module: Cow<'a, str>, name: Cow<'a, str>, origin: Origin) -> Result<u32, Failure> {
-        let key = (module, name);
-        if let Some(&g) = self.index.get(&key) {
-            self.run.globals[g as usize].uses += 1;
-            return Ok(g);
-        }
-        if self.run.globals.len() >= MAX_DISTINCT_GLOBALS {
-            return Err(self.fault(FaultKind::Limit, Some(self.op), format!("more than {MAX_DISTINCT_GLOBALS} distinct globals")));
-        }
-        let g = self.run.globals.len() as u32;
-        let known = Known::of(&key.0, &key.1);
-        self.run.globals.push(GlobalRecord {
-            module: key.0.clone(),
-            name: key.1.clone(),
-            origin,
-            offset: match origin {
-                Origin::Derived { offset, .. } => offset,
-                Origin::Opcode(_) => self.op_off as u64,
-            },
-            uses: 1,
-            calls: 0,
-            first_call: None,
-            excused_calls: 0,
-            known,
-        });
-        self.index.insert(key, g);
-        Ok(g)
-    }
-
-    pub(super) fn note_call(&mut self, g: u32) {
-        let (op, off) = (self.op, self.op_off as u64);
-        let record = &mut self.run.globals[g as usize];
-        record.calls += 1;
-        record.first_call.get_or_insert((op, off));
-    }
-
-    pub(super) fn dynamic(&mut self, what: &'static str) {
-        let (op, offset) = (self.op, self.op_off as u64);
-        if let Some(d) = self.run.dynamic.iter_mut().find(|d| d.what == what) {
-            d.count += 1;
-        } else if self.run.dynamic.len() < MAX_RECORDS {
-            self.run.dynamic.push(DynamicUse { what, op, offset, count: 1 });
-        }
-    }
-
-    fn ext(&mut self, code: i64) {
-        let offset = self.op_off as u64;
-        if let Some(e) = self.run.ext.iter_mut().find(|e| e.code == code) {
-            e.count += 1;
-        } else if self.run.ext.len() < MAX_RECORDS {
-            self.run.ext.push(ExtUse { code, offset, count: 1 });
-        }
-    }
-
-    pub(super) fn nested(&mut self, loader: u32, payload: Option<Payload>) {
-        if self.run.nested.len() < MAX_RECORDS {
-            self.run.nested.push(Nested { loader, op: self.op, offset: self.op_off as u64, payload });
-        }
-    }
-
-    pub(super) fn global_build(&mut self, g: u32) {
-        if self.run.global_builds.len() < MAX_RECORDS {
-            self.run.global_builds.push((self.op_off as u64, g));
-        }
-    }
-
-    fn persistent_id(&mut self, pid: Value) {
-        let tag = self.item(pid, 0);
-        let tag = self.str_text(tag);
-        let ids = &mut self.run.persistent;
-        match (tag.as_deref(), pid) {
-            (Some("storage"), Value::Tuple { len: 5 | 6, .. }) => ids.storages += 1,
-            (Some("module"), Value::Tuple { len: 4, .. }) => ids.modules += 1,
-            _ => {
-                ids.other += 1;
-                ids.first_other.get_or_insert(self.op_off as u64);
-            }
-        }
-    }
-
-    /// The text of a string constant value.
-    pub(super) fn str_text(&self, v: Value) -> Option<Cow<'a, str>> {
-        match v {
-            Value::Str { enc, len, off } => crate::pickle::value::text(self.data, enc, off, len),
-            _ => None,
-        }
-    }
-
     /// Runs the joblib object-array pickle that starts at the current position, as its own run.
     pub(super) fn run_inner(&mut self) -> Result<(), Failure> {
         if self.depth >= MAX_INNER_DEPTH {
-            return Err(self.fault(FaultKind::Limit, Some(self.op), format!("joblib object arrays nested more than {MAX_INNER_DEPTH} deep")));
+            return Err(self.fault(
+                FaultKind::Limit,
+                Some(self.op),
+                format!("joblib object arrays nested more than {MAX_INNER_DEPTH} deep"),
+            ));
         }
-        let inner = run_one(self.data, self.pos, self.limits, &mut self.ops_left, self.depth + 1, self.inner);
+        let inner = run_one(
+            self.data,
+            self.pos,
+            self.limits,
+            &mut self.ops_left,
+            self.depth + 1,
+            self.inner,
+        );
         self.pos = inner.end;
         let ok = inner.outcome == End::Stop;
         let start = inner.start;
@@ -925,7 +684,13 @@ impl<'a> Machine<'a, '_> {
     pub(super) fn fault(&self, kind: FaultKind, opcode: Option<u8>, message: String) -> Failure {
         let opcode = opcode.or_else(|| self.data.get(self.op_off).copied());
         let in_op = kind != FaultKind::Budget && self.op_off < self.data.len();
-        Box::new(Fault { kind, offset: self.op_off as u64, opcode, message, in_op })
+        Box::new(Fault {
+            kind,
+            offset: self.op_off as u64,
+            opcode,
+            message,
+            in_op,
+        })
     }
 
     #[cold]
@@ -942,30 +707,4 @@ impl<'a> Machine<'a, '_> {
         };
         self.malformed(message)
     }
-}
-
-/// A `LONG1`/`LONG4` little-endian two's-complement integer.
-fn long_value(bytes: &[u8]) -> Value {
-    if bytes.is_empty() {
-        return Value::Int(0);
-    }
-    if bytes.len() > 8 {
-        return Value::Opaque;
-    }
-    let fill = if bytes[bytes.len() - 1] & 0x80 != 0 { 0xff } else { 0 };
-    let mut buf = [fill; 8];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    Value::Int(i64::from_le_bytes(buf))
-}
-
-/// Bytes shown in a message: quoted, escaped, cut at 40 bytes.
-pub(crate) fn show_bytes(bytes: &[u8]) -> String {
-    let cut = &bytes[..bytes.len().min(40)];
-    let mut out = String::from("'");
-    out.extend(cut.escape_ascii().map(char::from));
-    if bytes.len() > 40 {
-        out.push_str("...");
-    }
-    out.push('\'');
-    out
 }

@@ -16,10 +16,13 @@
 //!
 //! [`Limits`]: crate::settings::Limits
 
+mod args;
 mod calls;
 mod machine;
 mod opcodes;
+mod records;
 mod report;
+mod run;
 mod value;
 
 #[cfg(test)]
@@ -28,7 +31,7 @@ mod tests;
 use crate::context::ScanContext;
 use crate::rules::Rule;
 use crate::settings::Limits;
-use machine::{End, FaultKind};
+use run::{End, FaultKind};
 
 /// Rules owned by this module.
 pub(crate) const RULES: &[&Rule] = report::RULES;
@@ -120,17 +123,26 @@ const PROBE_BYTES: usize = 1 << 20;
 /// breaking (a broken-on-purpose payload still runs in CPython). Text, CSV, source code, JSON and
 /// random bytes fail within a few opcodes.
 pub(crate) fn looks_like(data: &[u8]) -> bool {
-    let Some(&first) = data.first() else { return false };
+    let Some(&first) = data.first() else {
+        return false;
+    };
     if opcodes::name(first).is_none() || first == opcodes::STOP {
         return false;
     }
     let prefix = &data[..data.len().min(PROBE_BYTES)];
-    let limits = Limits { max_pickle_ops: PROBE_OPS, max_pickle_entries: 100_000, ..Limits::default() };
+    let limits = Limits {
+        max_pickle_ops: PROBE_OPS,
+        max_pickle_entries: 100_000,
+        ..Limits::default()
+    };
     let mut ops_left = PROBE_OPS;
     let runs = machine::run(prefix, 0, &limits, &mut ops_left);
     let run = &runs[0];
     let plausible = !run.globals.is_empty()
-        && run.globals.iter().all(|g| !matches!(g.origin, machine::Origin::Opcode(_)) || (is_dotted_identifier(&g.module) && is_dotted_identifier(&g.name)));
+        && run.globals.iter().all(|g| {
+            !matches!(g.origin, run::Origin::Opcode(_))
+                || (is_dotted_identifier(&g.module) && is_dotted_identifier(&g.name))
+        });
     let called = plausible && run.globals.iter().any(|g| g.calls > 0);
     match &run.outcome {
         End::Stop => {
@@ -139,7 +151,9 @@ pub(crate) fn looks_like(data: &[u8]) -> bool {
         }
         End::Fault(fault) => match fault.kind {
             FaultKind::Budget => plausible || run.distinct_opcodes() >= 6,
-            FaultKind::Truncated if prefix.len() < data.len() => plausible || run.distinct_opcodes() >= 6,
+            FaultKind::Truncated if prefix.len() < data.len() => {
+                plausible || run.distinct_opcodes() >= 6
+            }
             _ => called,
         },
     }
@@ -150,6 +164,9 @@ fn is_dotted_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|part| {
             let mut chars = part.chars();
-            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         })
 }

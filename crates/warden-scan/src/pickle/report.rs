@@ -4,14 +4,18 @@
 use warden_core::Severity;
 
 use crate::context::{LIMIT_EXCEEDED, ScanContext};
-use crate::pickle::machine::{End, FaultKind, GlobalRecord, Origin, Run};
-use crate::pickle::opcodes;
-use crate::pickle::value::{self, Decoding};
 use crate::pickle::StreamKind;
+use crate::pickle::opcodes;
+use crate::pickle::run::{End, FaultKind, GlobalRecord, Origin, Payload, Run};
+use crate::pickle::value::{self, Decoding};
 use crate::policy::{Policy, Verdict};
 use crate::rules::{ATLAS_EMBED_MALWARE, ATLAS_SUPPLY_CHAIN_MODEL, ATLAS_UNSAFE_ARTIFACT, Rule};
 
-const ATLAS_CODE: &[&str] = &[ATLAS_UNSAFE_ARTIFACT, ATLAS_SUPPLY_CHAIN_MODEL, ATLAS_EMBED_MALWARE];
+const ATLAS_CODE: &[&str] = &[
+    ATLAS_UNSAFE_ARTIFACT,
+    ATLAS_SUPPLY_CHAIN_MODEL,
+    ATLAS_EMBED_MALWARE,
+];
 
 /// A denied callable.
 pub(crate) static DANGEROUS_GLOBAL: Rule = Rule {
@@ -171,15 +175,25 @@ pub(crate) fn report_run(ctx: &mut ScanContext<'_>, data: &[u8], run: &Run<'_>, 
             Verdict::Unknown { reason } => {
                 risky_before_break = true;
                 let extra = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-                let message = format!("{shown} {usage} in {where_}; it is not on the allow list{extra}: review it before loading the file");
-                ctx.report(&UNKNOWN_GLOBAL, Some(record.offset), message).evidence = Some(evidence);
+                let message = format!(
+                    "{shown} {usage} in {where_}; it is not on the allow list{extra}: review it before loading the file"
+                );
+                ctx.report(&UNKNOWN_GLOBAL, Some(record.offset), message)
+                    .evidence = Some(evidence);
             }
             Verdict::Deny(denial) => {
-                if record.calls > 0 && record.excused_calls >= record.calls && record.uses <= record.calls {
+                if record.calls > 0
+                    && record.excused_calls >= record.calls
+                    && record.uses <= record.calls
+                {
                     continue;
                 }
                 risky_before_break = true;
-                let rule = if denial.code { &CODE_OBJECT } else { &DANGEROUS_GLOBAL };
+                let rule = if denial.code {
+                    &CODE_OBJECT
+                } else {
+                    &DANGEROUS_GLOBAL
+                };
                 let reached = if denial.tail > 0 {
                     let tail: Vec<&str> = path.split('.').skip(denial.tail).collect();
                     format!(" (reaches `{}` by attribute traversal)", tail.join("."))
@@ -187,14 +201,19 @@ pub(crate) fn report_run(ctx: &mut ScanContext<'_>, data: &[u8], run: &Run<'_>, 
                     String::new()
                 };
                 let message = format!("{shown}{reached} {usage} in {where_}: {}", denial.reason);
-                ctx.report_with_severity(rule, denial.severity, Some(record.offset), message).evidence = Some(evidence);
+                ctx.report_with_severity(rule, denial.severity, Some(record.offset), message)
+                    .evidence = Some(evidence);
             }
         }
     }
 
     for ext in &run.ext {
         risky_before_break = true;
-        let times = if ext.count == 1 { String::new() } else { format!(" ({} uses)", ext.count) };
+        let times = if ext.count == 1 {
+            String::new()
+        } else {
+            format!(" ({} uses)", ext.count)
+        };
         let message = format!(
             "EXT code {} in {where_}{times}: the callable comes from the loader's copyreg extension registry, which is empty unless the loading program registered codes",
             ext.code
@@ -204,18 +223,37 @@ pub(crate) fn report_run(ctx: &mut ScanContext<'_>, data: &[u8], run: &Run<'_>, 
 
     for dynamic in &run.dynamic {
         risky_before_break = true;
-        let times = if dynamic.count == 1 { String::new() } else { format!(" ({} times)", dynamic.count) };
-        let message = format!("{} in {where_}{times}: the callable cannot be known before loading", dynamic.what);
-        ctx.report(&COMPUTED_GLOBAL, Some(dynamic.offset), message).evidence =
-            Some(format!("{} @{}", opcodes::display(dynamic.op), dynamic.offset));
+        let times = if dynamic.count == 1 {
+            String::new()
+        } else {
+            format!(" ({} times)", dynamic.count)
+        };
+        let message = format!(
+            "{} in {where_}{times}: the callable cannot be known before loading",
+            dynamic.what
+        );
+        ctx.report(&COMPUTED_GLOBAL, Some(dynamic.offset), message)
+            .evidence = Some(format!(
+            "{} @{}",
+            opcodes::display(dynamic.op),
+            dynamic.offset
+        ));
     }
 
     for &(offset, g) in &run.global_builds {
         risky_before_break = true;
         let record = &run.globals[g as usize];
-        let what = if record.is_module() { "module" } else { "callable" };
-        let message = format!("BUILD in {where_} sets state on the {what} `{}` itself, changing code the loading program runs later", record.path());
-        ctx.report(&GLOBAL_MUTATION, Some(offset), message).evidence = Some(format!("{}; BUILD @{offset}", evidence(run, g)));
+        let what = if record.is_module() {
+            "module"
+        } else {
+            "callable"
+        };
+        let message = format!(
+            "BUILD in {where_} sets state on the {what} `{}` itself, changing code the loading program runs later",
+            record.path()
+        );
+        ctx.report(&GLOBAL_MUTATION, Some(offset), message).evidence =
+            Some(format!("{}; BUILD @{offset}", evidence(run, g)));
     }
 
     for nested in &run.nested {
@@ -229,14 +267,20 @@ pub(crate) fn report_run(ctx: &mut ScanContext<'_>, data: &[u8], run: &Run<'_>, 
                     "`{loader}` is called in {where_} on a {}-byte constant at offset {}; warden scans it as `{member}`",
                     payload.len, payload.off
                 );
-                ctx.report(&NESTED_PICKLE, Some(nested.offset), message).evidence = Some(format!("{}; {call}", evidence(run, nested.loader)));
-                if pending.len() < MAX_NESTED_SCANS && !pending.iter().any(|(m, _): &(String, _)| *m == member) {
+                ctx.report(&NESTED_PICKLE, Some(nested.offset), message)
+                    .evidence = Some(format!("{}; {call}", evidence(run, nested.loader)));
+                if pending.len() < MAX_NESTED_SCANS
+                    && !pending.iter().any(|(m, _): &(String, _)| *m == member)
+                {
                     pending.push((member, payload));
                 }
             }
             None => {
-                let message = format!("`{loader}` is called in {where_} on data computed at load time, which warden cannot inspect");
-                ctx.report(&NESTED_PICKLE, Some(nested.offset), message).evidence = Some(format!("{}; {call}", evidence(run, nested.loader)));
+                let message = format!(
+                    "`{loader}` is called in {where_} on data computed at load time, which warden cannot inspect"
+                );
+                ctx.report(&NESTED_PICKLE, Some(nested.offset), message)
+                    .evidence = Some(format!("{}; {call}", evidence(run, nested.loader)));
             }
         }
     }
@@ -244,19 +288,41 @@ pub(crate) fn report_run(ctx: &mut ScanContext<'_>, data: &[u8], run: &Run<'_>, 
     report_persistent_ids(ctx, run, kind, &where_);
 
     if let End::Fault(fault) = &run.outcome {
-        let opcode = fault.opcode.map(|b| format!(" ({})", opcodes::display(b))).unwrap_or_default();
-        let completed = if fault.in_op { run.ops.saturating_sub(1) } else { run.ops };
+        let opcode = fault
+            .opcode
+            .map(|b| format!(" ({})", opcodes::display(b)))
+            .unwrap_or_default();
+        let completed = if fault.in_op {
+            run.ops.saturating_sub(1)
+        } else {
+            run.ops
+        };
         let ran = format!("{completed} opcodes ran before it");
         match fault.kind {
             FaultKind::Limit | FaultKind::Budget => {
-                let message = format!("{where_} stopped at offset {}{opcode}: {}; {ran}, the rest was not analysed", fault.offset, fault.message);
+                let message = format!(
+                    "{where_} stopped at offset {}{opcode}: {}; {ran}, the rest was not analysed",
+                    fault.offset, fault.message
+                );
                 ctx.report(&LIMIT_EXCEEDED, Some(fault.offset), message);
             }
             FaultKind::Malformed | FaultKind::Truncated => {
-                let broken = if fault.kind == FaultKind::Truncated { "truncated" } else { "malformed" };
-                let severity = if risky_before_break { Severity::High } else { Severity::Medium };
-                let message = format!("{where_} is {broken} at offset {}{opcode}: {}; {ran}", fault.offset, fault.message);
-                ctx.report_with_severity(&MALFORMED, severity, Some(fault.offset), message).evidence = Some(context_bytes(data, fault.offset));
+                let broken = if fault.kind == FaultKind::Truncated {
+                    "truncated"
+                } else {
+                    "malformed"
+                };
+                let severity = if risky_before_break {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                };
+                let message = format!(
+                    "{where_} is {broken} at offset {}{opcode}: {}; {ran}",
+                    fault.offset, fault.message
+                );
+                ctx.report_with_severity(&MALFORMED, severity, Some(fault.offset), message)
+                    .evidence = Some(context_bytes(data, fault.offset));
             }
         }
     }
@@ -271,8 +337,12 @@ pub(crate) fn report_run(ctx: &mut ScanContext<'_>, data: &[u8], run: &Run<'_>, 
 /// Reports bytes after the last pickle that are not another pickle.
 pub(crate) fn report_trailing(ctx: &mut ScanContext<'_>, data: &[u8], at: usize) {
     let rest = &data[at..];
-    let message = format!("{} bytes after the pickle's STOP at offset {at} are not another pickle", rest.len());
-    ctx.report(&TRAILING_DATA, Some(at as u64), message).evidence = Some(context_bytes(data, at as u64));
+    let message = format!(
+        "{} bytes after the pickle's STOP at offset {at} are not another pickle",
+        rest.len()
+    );
+    ctx.report(&TRAILING_DATA, Some(at as u64), message)
+        .evidence = Some(context_bytes(data, at as u64));
 }
 
 fn report_persistent_ids(ctx: &mut ScanContext<'_>, run: &Run<'_>, kind: StreamKind, where_: &str) {
@@ -304,7 +374,9 @@ fn report_persistent_ids(ctx: &mut ScanContext<'_>, run: &Run<'_>, kind: StreamK
 /// The policy's verdict, also trying the Python 3 name of a Python 2 module (`__builtin__`).
 fn classify<'p>(policy: &'p Policy, record: &GlobalRecord<'_>) -> Verdict<'p> {
     let direct = policy.classify(&record.module, &record.name);
-    let Some(py3) = py3_module(&record.module) else { return direct };
+    let Some(py3) = py3_module(&record.module) else {
+        return direct;
+    };
     let mapped = policy.classify(py3, &record.name);
     match (direct, mapped) {
         (Verdict::Deny(_), _) => direct,
@@ -333,17 +405,33 @@ fn py3_module(module: &str) -> Option<&'static str> {
 }
 
 fn pickle_label(run: &Run<'_>) -> String {
-    let what = if run.inner { "the joblib object-array pickle" } else { "the pickle" };
+    let what = if run.inner {
+        "the joblib object-array pickle"
+    } else {
+        "the pickle"
+    };
     format!("{what} at offset {}", run.start)
 }
 
 /// "is called 3 times (first by REDUCE at offset 31)" / "is referenced 2 times but never called".
 fn usage(record: &GlobalRecord<'_>) -> String {
     match record.first_call {
-        Some((op, off)) if record.calls == 1 => format!("is called by {} at offset {off}", opcodes::display(op)),
-        Some((op, off)) => format!("is called {} times (first by {} at offset {off})", record.calls, opcodes::display(op)),
-        None if record.uses == 1 => "is imported (not called by an opcode; it can still be called through another object)".to_owned(),
-        None => format!("is imported {} times (not called by an opcode; it can still be called through another object)", record.uses),
+        Some((op, off)) if record.calls == 1 => {
+            format!("is called by {} at offset {off}", opcodes::display(op))
+        }
+        Some((op, off)) => format!(
+            "is called {} times (first by {} at offset {off})",
+            record.calls,
+            opcodes::display(op)
+        ),
+        None if record.uses == 1 => {
+            "is imported (not called by an opcode; it can still be called through another object)"
+                .to_owned()
+        }
+        None => format!(
+            "is imported {} times (not called by an opcode; it can still be called through another object)",
+            record.uses
+        ),
     }
 }
 
@@ -360,9 +448,20 @@ fn evidence(run: &Run<'_>, g: u32) -> String {
 fn origin_chain(run: &Run<'_>, g: u32, depth: u32) -> String {
     let record = &run.globals[g as usize];
     match record.origin {
-        Origin::Opcode(op) => format!("{} '{}' '{}' @{}", opcodes::display(op), record.module, record.name, record.offset),
+        Origin::Opcode(op) => format!(
+            "{} '{}' '{}' @{}",
+            opcodes::display(op),
+            record.module,
+            record.name,
+            record.offset
+        ),
         Origin::Derived { .. } if depth >= 4 => "...".to_owned(),
-        Origin::Derived { resolver, base, op, offset } => {
+        Origin::Derived {
+            resolver,
+            base,
+            op,
+            offset,
+        } => {
             let mut out = String::new();
             if let Some(base) = base.filter(|&b| b != g) {
                 out.push_str(&origin_chain(run, base, depth + 1));
@@ -372,7 +471,11 @@ fn origin_chain(run: &Run<'_>, g: u32, depth: u32) -> String {
                 out.push_str(&origin_chain(run, resolver, depth + 1));
                 out.push_str("; ");
             }
-            let what = if record.is_module() { format!("module `{}`", record.module) } else { format!("`{}`", record.path()) };
+            let what = if record.is_module() {
+                format!("module `{}`", record.module)
+            } else {
+                format!("`{}`", record.path())
+            };
             out.push_str(&format!("{} @{offset} gives {what}", opcodes::display(op)));
             out
         }
@@ -381,7 +484,9 @@ fn origin_chain(run: &Run<'_>, g: u32, depth: u32) -> String {
 
 /// Up to 16 bytes before and 16 after `offset`, escaped.
 fn context_bytes(data: &[u8], offset: u64) -> String {
-    let at = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
+    let at = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(data.len());
     let from = at.saturating_sub(16);
     let to = at.saturating_add(16).min(data.len());
     let before: String = data[from..at].escape_ascii().map(char::from).collect();
@@ -390,13 +495,15 @@ fn context_bytes(data: &[u8], offset: u64) -> String {
 }
 
 /// The bytes of a nested payload, decoded as the pickle would at load time.
-fn decode_payload(data: &[u8], payload: crate::pickle::machine::Payload) -> Option<Vec<u8>> {
+fn decode_payload(data: &[u8], payload: Payload) -> Option<Vec<u8>> {
     let raw = value::bytes(data, payload.enc, payload.off, payload.len)?;
     match payload.how {
         Decoding::Identity => Some(raw.into_owned()),
         Decoding::Latin1 => {
             let text = value::text(data, payload.enc, payload.off, payload.len)?;
-            text.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+            text.chars()
+                .map(|c| u8::try_from(u32::from(c)).ok())
+                .collect()
         }
         Decoding::Base64 => value::base64_decode(&raw),
         Decoding::Hex => value::hex_decode(&raw),

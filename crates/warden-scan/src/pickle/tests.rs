@@ -22,11 +22,14 @@ impl P {
         self.raw(&[op])
     }
     fn global(self, module: &str, name: &str) -> P {
-        self.op(opcodes::GLOBAL).raw(format!("{module}\n{name}\n").as_bytes())
+        self.op(opcodes::GLOBAL)
+            .raw(format!("{module}\n{name}\n").as_bytes())
     }
     fn s(self, text: &str) -> P {
         let len = u8::try_from(text.len()).unwrap();
-        self.op(opcodes::SHORT_BINUNICODE).raw(&[len]).raw(text.as_bytes())
+        self.op(opcodes::SHORT_BINUNICODE)
+            .raw(&[len])
+            .raw(text.as_bytes())
     }
     fn stack_global(self, module: &str, name: &str) -> P {
         self.s(module).s(name).op(opcodes::STACK_GLOBAL)
@@ -55,7 +58,11 @@ impl P {
     }
 }
 
-fn scan_with(settings: &ScanSettings, data: &[u8], kind: StreamKind) -> (Vec<Finding>, PickleOutcome) {
+fn scan_with(
+    settings: &ScanSettings,
+    data: &[u8],
+    kind: StreamKind,
+) -> (Vec<Finding>, PickleOutcome) {
     let mut ctx = ScanContext::new(settings, "test.pkl");
     let outcome = scan(&mut ctx, data, kind);
     (ctx.finish().0, outcome)
@@ -69,11 +76,24 @@ fn find<'f>(findings: &'f [Finding], rule: &str, needle: &str) -> &'f Finding {
     findings
         .iter()
         .find(|f| f.rule_id.as_str() == rule && f.message.contains(needle))
-        .unwrap_or_else(|| panic!("no {rule} finding mentioning {needle:?} in {:#?}", summary(findings)))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {rule} finding mentioning {needle:?} in {:#?}",
+                summary(findings)
+            )
+        })
 }
 
 fn summary(findings: &[Finding]) -> Vec<String> {
-    findings.iter().map(|f| format!("{} {} {:?} | {}", f.severity, f.rule_id, f.location.offset, f.message)).collect()
+    findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {:?} | {}",
+                f.severity, f.rule_id, f.location.offset, f.message
+            )
+        })
+        .collect()
 }
 
 fn max_severity(findings: &[Finding]) -> Option<Severity> {
@@ -81,7 +101,10 @@ fn max_severity(findings: &[Finding]) -> Option<Severity> {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 // ----- one test per technique -----
@@ -91,8 +114,15 @@ fn protocol0_global_reduce_is_critical_with_opcode_evidence() {
     let f = findings(b"cos\nsystem\n(S'ls'\ntR.");
     let hit = find(&f, "pickle.dangerous-global", "`os.system`");
     assert_eq!(hit.severity, Severity::Critical);
-    assert!(hit.message.contains("called by REDUCE at offset 19"), "{}", hit.message);
-    assert_eq!(hit.evidence.as_deref(), Some("GLOBAL 'os' 'system' @0; REDUCE @19"));
+    assert!(
+        hit.message.contains("called by REDUCE at offset 19"),
+        "{}",
+        hit.message
+    );
+    assert_eq!(
+        hit.evidence.as_deref(),
+        Some("GLOBAL 'os' 'system' @0; REDUCE @19")
+    );
     assert_eq!(hit.location.offset, Some(0));
     assert_eq!(f.len(), 1, "{:#?}", summary(&f));
 }
@@ -114,7 +144,12 @@ fn protocol2_memo_reuse_is_one_finding_with_a_count() {
     let f = findings(&data);
     let hit = find(&f, "pickle.dangerous-global", "`__builtin__.eval`");
     assert!(hit.message.contains("called 2 times"), "{}", hit.message);
-    assert_eq!(f.iter().filter(|f| f.rule_id.as_str() == "pickle.dangerous-global").count(), 1);
+    assert_eq!(
+        f.iter()
+            .filter(|f| f.rule_id.as_str() == "pickle.dangerous-global")
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -134,17 +169,33 @@ fn protocol4_stack_global_with_names_from_the_memo() {
         .stop();
     let f = findings(&data);
     let hit = find(&f, "pickle.dangerous-global", "`os.system`");
-    assert_eq!(hit.evidence.as_deref(), Some("STACK_GLOBAL 'os' 'system' @22; REDUCE @28"));
+    assert_eq!(
+        hit.evidence.as_deref(),
+        Some("STACK_GLOBAL 'os' 'system' @22; REDUCE @28")
+    );
 }
 
 #[test]
 fn inst_obj_newobj_and_newobj_ex_are_calls() {
     let inst = b"(S'ls'\nios\nsystem\n.".to_vec();
-    find(&findings(&inst), "pickle.dangerous-global", "called by INST");
+    find(
+        &findings(&inst),
+        "pickle.dangerous-global",
+        "called by INST",
+    );
     let obj = b"(cos\nsystem\nS'ls'\no.".to_vec();
     find(&findings(&obj), "pickle.dangerous-global", "called by OBJ");
-    let newobj = P::proto(2).global("subprocess", "Popen").s("ls").op(opcodes::TUPLE1).op(opcodes::NEWOBJ).stop();
-    find(&findings(&newobj), "pickle.dangerous-global", "called by NEWOBJ");
+    let newobj = P::proto(2)
+        .global("subprocess", "Popen")
+        .s("ls")
+        .op(opcodes::TUPLE1)
+        .op(opcodes::NEWOBJ)
+        .stop();
+    find(
+        &findings(&newobj),
+        "pickle.dangerous-global",
+        "called by NEWOBJ",
+    );
     let newobj_ex = P::proto(4)
         .stack_global("subprocess", "Popen")
         .s("ls")
@@ -152,12 +203,21 @@ fn inst_obj_newobj_and_newobj_ex_are_calls() {
         .op(opcodes::EMPTY_DICT)
         .op(opcodes::NEWOBJ_EX)
         .stop();
-    find(&findings(&newobj_ex), "pickle.dangerous-global", "called by NEWOBJ_EX");
+    find(
+        &findings(&newobj_ex),
+        "pickle.dangerous-global",
+        "called by NEWOBJ_EX",
+    );
 }
 
 #[test]
 fn ext_codes_are_high() {
-    let data = P::proto(2).op(opcodes::EXT1).raw(&[42]).op(opcodes::EMPTY_TUPLE).op(opcodes::REDUCE).stop();
+    let data = P::proto(2)
+        .op(opcodes::EXT1)
+        .raw(&[42])
+        .op(opcodes::EMPTY_TUPLE)
+        .op(opcodes::REDUCE)
+        .stop();
     let f = findings(&data);
     let hit = find(&f, "pickle.ext-code", "EXT code 42");
     assert_eq!(hit.severity, Severity::High);
@@ -179,7 +239,12 @@ fn getattr_chain_through_builtins_import_resolves_os_system() {
     let hit = find(&f, "pickle.dangerous-global", "`os.system`");
     assert!(hit.message.contains("called by REDUCE"), "{}", hit.message);
     let evidence = hit.evidence.as_deref().unwrap();
-    assert!(evidence.contains("__import__") && evidence.contains("gives module `os`") && evidence.contains("gives `os.system`"), "{evidence}");
+    assert!(
+        evidence.contains("__import__")
+            && evidence.contains("gives module `os`")
+            && evidence.contains("gives `os.system`"),
+        "{evidence}"
+    );
     find(&f, "pickle.dangerous-global", "`builtins.getattr`");
     find(&f, "pickle.dangerous-global", "`builtins.__import__`");
 }
@@ -202,7 +267,11 @@ fn getattr_chain_through_import_module_and_nested_getattr() {
         .stop();
     let f = findings(&data);
     // getattr(subprocess.Popen, 'check_output') is the dotted path subprocess.Popen.check_output.
-    find(&f, "pickle.dangerous-global", "`subprocess.Popen.check_output`");
+    find(
+        &f,
+        "pickle.dangerous-global",
+        "`subprocess.Popen.check_output`",
+    );
     find(&f, "pickle.dangerous-global", "`subprocess.Popen`");
     find(&f, "pickle.dangerous-global", "`importlib.import_module`");
 }
@@ -236,7 +305,11 @@ fn attrgetter_methodcaller_and_partial_resolve_their_targets() {
         .call1()
         .call1()
         .stop();
-    find(&findings(&attrgetter), "pickle.dangerous-global", "`os.system`");
+    find(
+        &findings(&attrgetter),
+        "pickle.dangerous-global",
+        "`os.system`",
+    );
 
     let methodcaller = P::proto(4)
         .stack_global("operator", "methodcaller")
@@ -249,7 +322,11 @@ fn attrgetter_methodcaller_and_partial_resolve_their_targets() {
         .call1()
         .stop();
     let f = findings(&methodcaller);
-    assert!(find(&f, "pickle.dangerous-global", "`os.system`").message.contains("called"));
+    assert!(
+        find(&f, "pickle.dangerous-global", "`os.system`")
+            .message
+            .contains("called")
+    );
 
     let partial = P::proto(4)
         .stack_global("functools", "partial")
@@ -262,19 +339,37 @@ fn attrgetter_methodcaller_and_partial_resolve_their_targets() {
     let f = findings(&partial);
     find(&f, "pickle.nested-pickle", "`pickle.loads`");
     let inner = find(&f, "pickle.dangerous-global", "`os.system`");
-    assert!(inner.location.member.as_deref().unwrap().starts_with("<nested pickle @"));
+    assert!(
+        inner
+            .location
+            .member
+            .as_deref()
+            .unwrap()
+            .starts_with("<nested pickle @")
+    );
 }
 
 #[test]
 fn nested_pickle_in_pickle_loads_is_scanned() {
-    let inner = P::proto(4).stack_global("os", "system").s("id").call1().stop();
-    let data = P::proto(4).stack_global("pickle", "loads").bytes(&inner).call1().stop();
+    let inner = P::proto(4)
+        .stack_global("os", "system")
+        .s("id")
+        .call1()
+        .stop();
+    let data = P::proto(4)
+        .stack_global("pickle", "loads")
+        .bytes(&inner)
+        .call1()
+        .stop();
     let f = findings(&data);
     let outer = find(&f, "pickle.nested-pickle", "`pickle.loads`");
     assert_eq!(outer.severity, Severity::Critical);
     find(&f, "pickle.dangerous-global", "`pickle.loads`");
     let nested = find(&f, "pickle.dangerous-global", "`os.system`");
-    assert_eq!(nested.location.member.as_deref(), Some("<nested pickle @23>"));
+    assert_eq!(
+        nested.location.member.as_deref(),
+        Some("<nested pickle @23>")
+    );
 }
 
 #[test]
@@ -290,7 +385,12 @@ fn nested_pickle_behind_codecs_encode_and_base64_is_decoded() {
         .stop();
     let f = findings(&data);
     find(&f, "pickle.nested-pickle", "`cPickle.loads`");
-    assert!(find(&f, "pickle.dangerous-global", "`os.system`").location.member.is_some());
+    assert!(
+        find(&f, "pickle.dangerous-global", "`os.system`")
+            .location
+            .member
+            .is_some()
+    );
 
     let data = P::proto(4)
         .stack_global("pickle", "loads")
@@ -300,7 +400,12 @@ fn nested_pickle_behind_codecs_encode_and_base64_is_decoded() {
         .call1()
         .stop();
     let f = findings(&data);
-    assert!(find(&f, "pickle.dangerous-global", "`os.system`").location.member.is_some());
+    assert!(
+        find(&f, "pickle.dangerous-global", "`os.system`")
+            .location
+            .member
+            .is_some()
+    );
 }
 
 #[test]
@@ -309,7 +414,11 @@ fn payload_then_garbage_keeps_the_payload_and_reports_the_break() {
     find(&f, "pickle.dangerous-global", "`os.system`");
     let broken = find(&f, "pickle.malformed", "offset 20");
     assert_eq!(broken.severity, Severity::High);
-    assert!(broken.message.contains("0xff is not a pickle opcode"), "{}", broken.message);
+    assert!(
+        broken.message.contains("0xff is not a pickle opcode"),
+        "{}",
+        broken.message
+    );
 }
 
 #[test]
@@ -322,15 +431,28 @@ fn payload_then_truncation_keeps_the_payload() {
 
 #[test]
 fn benign_truncation_is_medium() {
-    let data = P::proto(4).op(opcodes::EMPTY_LIST).int(1).op(opcodes::APPEND).0;
+    let data = P::proto(4)
+        .op(opcodes::EMPTY_LIST)
+        .int(1)
+        .op(opcodes::APPEND)
+        .0;
     let f = findings(&data);
-    assert_eq!(find(&f, "pickle.malformed", "truncated").severity, Severity::Medium);
+    assert_eq!(
+        find(&f, "pickle.malformed", "truncated").severity,
+        Severity::Medium
+    );
 }
 
 #[test]
 fn second_pickle_in_a_stream_is_analysed() {
     let mut data = P::proto(4).int(1).stop();
-    data.extend(P::proto(4).stack_global("os", "system").s("id").call1().stop());
+    data.extend(
+        P::proto(4)
+            .stack_global("os", "system")
+            .s("id")
+            .call1()
+            .stop(),
+    );
     let (f, outcome) = scan_with(&ScanSettings::default(), &data, StreamKind::Standalone);
     find(&f, "pickle.dangerous-global", "the pickle at offset 5");
     assert_eq!(outcome.pickles, 2);
@@ -342,7 +464,10 @@ fn trailing_junk_after_a_pickle_is_low() {
     let mut data = P::proto(4).int(1).stop();
     data.extend_from_slice(b"\x00\x01 not a pickle");
     let f = findings(&data);
-    assert_eq!(find(&f, "pickle.trailing-data", "after the pickle").severity, Severity::Low);
+    assert_eq!(
+        find(&f, "pickle.trailing-data", "after the pickle").severity,
+        Severity::Low
+    );
     assert_eq!(f.len(), 1);
     let mut data = P::proto(4).int(1).stop();
     data.extend_from_slice(b"\n\n");
@@ -351,13 +476,25 @@ fn trailing_junk_after_a_pickle_is_low() {
 
 #[test]
 fn huge_declared_lengths_are_malformed_not_allocations() {
-    for op in [opcodes::BINUNICODE8, opcodes::BINBYTES8, opcodes::BYTEARRAY8, opcodes::FRAME] {
+    for op in [
+        opcodes::BINUNICODE8,
+        opcodes::BINBYTES8,
+        opcodes::BYTEARRAY8,
+        opcodes::FRAME,
+    ] {
         let data = P::proto(4).op(op).raw(&u64::MAX.to_le_bytes()).stop();
         let f = findings(&data);
         let broken = find(&f, "pickle.malformed", "truncated");
-        assert!(broken.message.contains(&format!("{}", u64::MAX)) || broken.message.contains("remain"), "{}", broken.message);
+        assert!(
+            broken.message.contains(&format!("{}", u64::MAX)) || broken.message.contains("remain"),
+            "{}",
+            broken.message
+        );
     }
-    let data = P::proto(2).op(opcodes::LONG4).raw(&(-5i32).to_le_bytes()).stop();
+    let data = P::proto(2)
+        .op(opcodes::LONG4)
+        .raw(&(-5i32).to_le_bytes())
+        .stop();
     find(&findings(&data), "pickle.malformed", "negative byte count");
 }
 
@@ -418,10 +555,18 @@ fn sparse_memo_keys_follow_python_len_semantics() {
         .call1()
         .stop();
     let f = findings(&data);
-    assert!(!f.iter().any(|f| f.rule_id.as_str() == "pickle.malformed"), "{:#?}", summary(&f));
+    assert!(
+        !f.iter().any(|f| f.rule_id.as_str() == "pickle.malformed"),
+        "{:#?}",
+        summary(&f)
+    );
     find(&f, "pickle.dangerous-global", "called by REDUCE");
     let missing = P::proto(4).binget(3).stop();
-    find(&findings(&missing), "pickle.malformed", "memo key 3 was never stored");
+    find(
+        &findings(&missing),
+        "pickle.malformed",
+        "memo key 3 was never stored",
+    );
 }
 
 /// joblib 1.6 / numpy 2.4 (Python 3.11): `joblib.dump({'a': np.arange(3, dtype='<i4'),
@@ -471,7 +616,11 @@ fn joblib_array_without_alignment_key_has_no_padding_byte() {
     assert!(f.is_empty(), "{:#?}", summary(&f));
     // Without the skip, the 0xAB bytes would be garbage opcodes.
     let short = wrapper(P::proto(4)).raw(&[0xAB; 10]).0;
-    find(&findings(&short), "pickle.malformed", "joblib array data needs 24 bytes");
+    find(
+        &findings(&short),
+        "pickle.malformed",
+        "joblib array data needs 24 bytes",
+    );
     // With an explicit alignment, one padding-length byte and that many pad bytes come first.
     let aligned = wrapper(P::proto(4))
         .0
@@ -482,7 +631,11 @@ fn joblib_array_without_alignment_key_has_no_padding_byte() {
         .into_iter()
         .rev()
         .collect::<Vec<_>>();
-    let aligned = P(aligned).s("numpy_array_alignment_bytes").int(16).op(opcodes::SETITEMS).op(opcodes::BUILD);
+    let aligned = P(aligned)
+        .s("numpy_array_alignment_bytes")
+        .int(16)
+        .op(opcodes::SETITEMS)
+        .op(opcodes::BUILD);
     let aligned = aligned.raw(&[3, 0xff, 0xff, 0xff]).raw(&[0xAB; 24]).stop();
     let f = findings(&aligned);
     assert!(f.is_empty(), "{:#?}", summary(&f));
@@ -522,13 +675,20 @@ fn torch_state_dict_with_persistent_ids_is_clean() {
     let (f, _) = scan_with(&ScanSettings::default(), &data, StreamKind::TorchZip);
     assert!(f.is_empty(), "{:#?}", summary(&f));
     let (f, _) = scan_with(&ScanSettings::default(), &data, StreamKind::Standalone);
-    assert_eq!(find(&f, "pickle.persistent-id", "1 persistent ids").severity, Severity::Info);
+    assert_eq!(
+        find(&f, "pickle.persistent-id", "1 persistent ids").severity,
+        Severity::Info
+    );
 }
 
 #[test]
 fn sklearn_pickle_has_no_finding_above_low() {
     let f = findings(&hex(SKLEARN_SCALER_P4));
-    assert!(max_severity(&f).is_none_or(|s| s < Severity::Medium), "{:#?}", summary(&f));
+    assert!(
+        max_severity(&f).is_none_or(|s| s < Severity::Medium),
+        "{:#?}",
+        summary(&f)
+    );
 }
 
 #[test]
@@ -547,9 +707,15 @@ fn torch_legacy_stream_consumes_exactly_five_pickles() {
 
 #[test]
 fn unknown_globals_are_medium_and_reported_once() {
-    let mut p = P::proto(4).stack_global("__main__", "Net").op(opcodes::MEMOIZE);
+    let mut p = P::proto(4)
+        .stack_global("__main__", "Net")
+        .op(opcodes::MEMOIZE);
     for _ in 0..1000 {
-        p = p.binget(0).op(opcodes::EMPTY_TUPLE).op(opcodes::REDUCE).op(opcodes::POP);
+        p = p
+            .binget(0)
+            .op(opcodes::EMPTY_TUPLE)
+            .op(opcodes::REDUCE)
+            .op(opcodes::POP);
     }
     let f = findings(&p.stop());
     let hit = find(&f, "pickle.unknown-global", "`__main__.Net`");
@@ -569,9 +735,20 @@ fn computed_names_are_critical() {
         .op(opcodes::STACK_GLOBAL)
         .stop();
     let f = findings(&data);
-    assert_eq!(find(&f, "pickle.computed-global", "STACK_GLOBAL").severity, Severity::Critical);
-    let bytes_module = P::proto(4).bytes(b"os").s("system").op(opcodes::STACK_GLOBAL).stop();
-    find(&findings(&bytes_module), "pickle.malformed", "requires two str");
+    assert_eq!(
+        find(&f, "pickle.computed-global", "STACK_GLOBAL").severity,
+        Severity::Critical
+    );
+    let bytes_module = P::proto(4)
+        .bytes(b"os")
+        .s("system")
+        .op(opcodes::STACK_GLOBAL)
+        .stop();
+    find(
+        &findings(&bytes_module),
+        "pickle.malformed",
+        "requires two str",
+    );
 }
 
 #[test]
@@ -581,28 +758,82 @@ fn build_on_a_class_is_a_global_mutation() {
         .op(opcodes::EMPTY_DICT)
         .op(opcodes::BUILD)
         .stop();
-    find(&findings(&data), "pickle.global-mutation", "`collections.OrderedDict`");
+    find(
+        &findings(&data),
+        "pickle.global-mutation",
+        "`collections.OrderedDict`",
+    );
 }
 
 #[test]
 fn dill_code_is_code_and_benign_eval_repr_is_excused() {
-    let code = P::proto(4).stack_global("dill._dill", "_create_code").op(opcodes::EMPTY_TUPLE).op(opcodes::REDUCE).stop();
-    assert_eq!(find(&findings(&code), "pickle.code-object", "_create_code").severity, Severity::Critical);
-    let load_type = P::proto(4).stack_global("dill._dill", "_load_type").s("CodeType").call1().stop();
-    find(&findings(&load_type), "pickle.code-object", "`types.CodeType`");
-    let ellipsis = P::proto(4).stack_global("dill._dill", "_eval_repr").s("Ellipsis").call1().stop();
+    let code = P::proto(4)
+        .stack_global("dill._dill", "_create_code")
+        .op(opcodes::EMPTY_TUPLE)
+        .op(opcodes::REDUCE)
+        .stop();
+    assert_eq!(
+        find(&findings(&code), "pickle.code-object", "_create_code").severity,
+        Severity::Critical
+    );
+    let load_type = P::proto(4)
+        .stack_global("dill._dill", "_load_type")
+        .s("CodeType")
+        .call1()
+        .stop();
+    find(
+        &findings(&load_type),
+        "pickle.code-object",
+        "`types.CodeType`",
+    );
+    let ellipsis = P::proto(4)
+        .stack_global("dill._dill", "_eval_repr")
+        .s("Ellipsis")
+        .call1()
+        .stop();
     assert!(findings(&ellipsis).is_empty());
-    let evil = P::proto(4).stack_global("dill._dill", "_eval_repr").s("__import__('os')").call1().stop();
+    let evil = P::proto(4)
+        .stack_global("dill._dill", "_eval_repr")
+        .s("__import__('os')")
+        .call1()
+        .stop();
     find(&findings(&evil), "pickle.code-object", "_eval_repr");
 }
 
 #[test]
 fn attribute_traversal_through_an_allowed_module_is_denied() {
-    let data = P::proto(4).stack_global("sklearn.utils", "subprocess.Popen").s("ls").call1().stop();
+    let data = P::proto(4)
+        .stack_global("sklearn.utils", "subprocess.Popen")
+        .s("ls")
+        .call1()
+        .stop();
     let f = findings(&data);
-    assert!(find(&f, "pickle.dangerous-global", "reaches `subprocess.Popen`").severity >= Severity::High);
-    let dunder = P::proto(4).stack_global("collections", "OrderedDict.__init__.__globals__").stop();
+    assert!(
+        find(&f, "pickle.dangerous-global", "reaches `subprocess.Popen`").severity
+            >= Severity::High
+    );
+    let dunder = P::proto(4)
+        .stack_global("collections", "OrderedDict.__init__.__globals__")
+        .stop();
     find(&findings(&dunder), "pickle.dangerous-global", "dunder");
+}
+
+#[test]
+fn reconstructed_instances_know_their_class() {
+    // getattr(copyreg._reconstructor(__main__.Net, object, None), 'forward'): a bound method of Net.
+    let data = P::proto(2)
+        .global("__builtin__", "getattr")
+        .global("copy_reg", "_reconstructor")
+        .global("__main__", "Net")
+        .global("__builtin__", "object")
+        .op(opcodes::NONE)
+        .op(opcodes::TUPLE3)
+        .op(opcodes::REDUCE)
+        .s("forward")
+        .call2()
+        .stop();
+    let f = findings(&data);
+    find(&f, "pickle.unknown-global", "`__main__.Net.forward`");
 }
 
 #[test]
@@ -616,7 +847,11 @@ fn python2_module_names_map_to_python3_policy() {
     let data = b"c__builtin__\nset\n(]tR.";
     assert!(findings(data).is_empty());
     let data = b"ccommands\ngetoutput\n(S'id'\ntR.";
-    find(&findings(data), "pickle.dangerous-global", "commands.getoutput");
+    find(
+        &findings(data),
+        "pickle.dangerous-global",
+        "commands.getoutput",
+    );
 }
 
 // ----- looks_like -----
@@ -633,7 +868,11 @@ fn looks_like_accepts_protocol_0_and_1_pickles() {
         b"N.",
     ];
     for data in positives {
-        assert!(looks_like(data), "should look like a pickle: {}", String::from_utf8_lossy(data));
+        assert!(
+            looks_like(data),
+            "should look like a pickle: {}",
+            String::from_utf8_lossy(data)
+        );
     }
 }
 
@@ -664,7 +903,11 @@ fn looks_like_rejects_text_code_json_and_noise() {
         &rng_bytes,
     ];
     for data in negatives {
-        assert!(!looks_like(data), "should not look like a pickle: {}", String::from_utf8_lossy(&data[..data.len().min(40)]));
+        assert!(
+            !looks_like(data),
+            "should not look like a pickle: {}",
+            String::from_utf8_lossy(&data[..data.len().min(40)])
+        );
     }
 }
 
@@ -675,7 +918,16 @@ fn valid_pickles() -> Vec<Vec<u8>> {
         hex(JOBLIB_ALIGNED_AND_OBJECT),
         hex(SKLEARN_SCALER_P4),
         b"cos\nsystem\n(S'ls'\ntR.".to_vec(),
-        P::proto(4).stack_global("builtins", "getattr").stack_global("builtins", "__import__").s("os").call1().s("system").call2().s("id").call1().stop(),
+        P::proto(4)
+            .stack_global("builtins", "getattr")
+            .stack_global("builtins", "__import__")
+            .s("os")
+            .call1()
+            .s("system")
+            .call2()
+            .s("id")
+            .call1()
+            .stop(),
     ]
 }
 
@@ -726,7 +978,10 @@ fn large_opcode_dense_pickle() {
     assert!(f.is_empty(), "{:#?}", summary(&f));
     assert_eq!(outcome.consumed, data.len());
     let mb = data.len() as f64 / 1e6;
-    let message = format!("{mb:.1} MB pickle analysed in {elapsed:?} ({:.0} MB/s)", mb / elapsed.as_secs_f64());
+    let message = format!(
+        "{mb:.1} MB pickle analysed in {elapsed:?} ({:.0} MB/s)",
+        mb / elapsed.as_secs_f64()
+    );
     std::io::Write::write_all(&mut std::io::stderr(), format!("{message}\n").as_bytes()).unwrap();
 }
 
@@ -772,7 +1027,11 @@ fn big_pickle(n_keys: u32, n_floats: u32) -> Vec<u8> {
         }
         emit(&mut out, &[opcodes::APPENDS], false);
     }
-    emit(&mut out, &[opcodes::TUPLE2, opcodes::MEMOIZE, opcodes::STOP], true);
+    emit(
+        &mut out,
+        &[opcodes::TUPLE2, opcodes::MEMOIZE, opcodes::STOP],
+        true,
+    );
     out
 }
 
@@ -789,14 +1048,21 @@ fn big_pickle_shape_is_clean_when_small() {
 #[test]
 #[ignore = "needs generated samples"]
 fn samples_from_env() {
-    let Ok(dir) = std::env::var("WARDEN_PICKLE_SAMPLES") else { return };
+    let Ok(dir) = std::env::var("WARDEN_PICKLE_SAMPLES") else {
+        return;
+    };
     let settings = ScanSettings::default();
     let mut report = String::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let data = std::fs::read(&path).unwrap();
         let (record, f) = crate::scan_bytes(&path.display().to_string(), &data, &settings);
-        report.push_str(&format!("{}: {} ({} findings)\n", path.display(), record.format, f.len()));
+        report.push_str(&format!(
+            "{}: {} ({} findings)\n",
+            path.display(),
+            record.format,
+            f.len()
+        ));
         for line in summary(&f) {
             report.push_str(&format!("{}: {line}\n", path.display()));
         }

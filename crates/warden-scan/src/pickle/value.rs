@@ -130,7 +130,10 @@ fn raw_unicode_escape(raw: &[u8]) -> Cow<'_, str> {
             };
             if digits > 0
                 && let Some(hex) = raw.get(i + 2..i + 2 + digits)
-                && let Some(c) = std::str::from_utf8(hex).ok().and_then(|h| u32::from_str_radix(h, 16).ok()).and_then(char::from_u32)
+                && let Some(c) = std::str::from_utf8(hex)
+                    .ok()
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .and_then(char::from_u32)
             {
                 out.push(c);
                 i += 2 + digits;
@@ -169,7 +172,11 @@ fn escape_decode(raw: &[u8]) -> Cow<'_, [u8]> {
             b'r' => out.push(b'\r'),
             b't' => out.push(b'\t'),
             b'v' => out.push(11),
-            b'x' => match raw.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            b'x' => match raw
+                .get(i..i + 2)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 Some(v) => {
                     out.push(v);
                     i += 2;
@@ -228,13 +235,21 @@ pub(crate) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
 
 /// Decodes hexadecimal digits, ignoring whitespace (`bytes.fromhex`).
 pub(crate) fn hex_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let digits: Vec<u8> = input.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect();
+    let digits: Vec<u8> = input
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits
         .chunks(2)
-        .map(|pair| std::str::from_utf8(pair).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect()
 }
 
@@ -244,7 +259,10 @@ pub(crate) fn dtype_itemsize(type_str: &str) -> Value {
     let s = type_str.trim_start_matches(['<', '>', '|', '=']);
     let mut chars = s.chars();
     let Some(kind) = chars.next() else {
-        return Value::Dtype { itemsize: None, object: false };
+        return Value::Dtype {
+            itemsize: None,
+            object: false,
+        };
     };
     let digits = chars.as_str();
     let object = kind == 'O';
@@ -260,7 +278,11 @@ pub(crate) fn dtype_itemsize(type_str: &str) -> Value {
         }
     } else {
         let n = digits.split('[').next().unwrap_or("").parse::<u32>().ok();
-        if kind == 'U' { n.and_then(|n| n.checked_mul(4)) } else { n }
+        if kind == 'U' {
+            n.and_then(|n| n.checked_mul(4))
+        } else {
+            n
+        }
     };
     Value::Dtype { itemsize, object }
 }
@@ -271,15 +293,25 @@ mod tests {
 
     #[test]
     fn value_stays_small() {
-        assert!(std::mem::size_of::<Value>() <= 16, "Value is {} bytes", std::mem::size_of::<Value>());
+        assert!(
+            std::mem::size_of::<Value>() <= 16,
+            "Value is {} bytes",
+            std::mem::size_of::<Value>()
+        );
     }
 
     #[test]
     fn string_escapes_decode_like_python() {
         let data = br"o\x73\\\'\101";
-        assert_eq!(text(data, Enc::Escaped, 0, data.len() as u32).unwrap(), "os\\'A");
+        assert_eq!(
+            text(data, Enc::Escaped, 0, data.len() as u32).unwrap(),
+            "os\\'A"
+        );
         let data = br"\u006fs";
-        assert_eq!(text(data, Enc::RawUnicodeEscape, 0, data.len() as u32).unwrap(), "os");
+        assert_eq!(
+            text(data, Enc::RawUnicodeEscape, 0, data.len() as u32).unwrap(),
+            "os"
+        );
         assert_eq!(text(b"\xe9", Enc::Latin1, 0, 1).unwrap(), "\u{e9}");
         assert!(text(b"ab", Enc::Bytes, 0, 2).is_none());
         assert!(text(b"ab", Enc::Utf8, 1, 5).is_none(), "out of range");

@@ -70,7 +70,8 @@ pub const SHIPPED_POLICY: &str = include_str!("shipped.toml");
 
 static SHIPPED: LazyLock<Policy> = LazyLock::new(|| {
     // The shipped file is checked by the tests in this module; failing here is a build defect.
-    Policy::from_toml(SHIPPED_POLICY, "<shipped policy>").expect("the shipped pickle policy is valid")
+    Policy::from_toml(SHIPPED_POLICY, "<shipped policy>")
+        .expect("the shipped pickle policy is valid")
 });
 
 /// Reason given for the built-in dunder-traversal rule.
@@ -152,28 +153,45 @@ impl Policy {
 
     /// Reads a policy file (format in the module docs).
     pub fn from_file(path: &Path) -> Result<Policy, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Policy { path: path.to_owned(), message: format!("cannot read: {e}") })?;
-        Policy::from_toml(&text, &path.display().to_string())
-            .map_err(|message| Error::Policy { path: path.to_owned(), message })
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Policy {
+            path: path.to_owned(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Policy::from_toml(&text, &path.display().to_string()).map_err(|message| Error::Policy {
+            path: path.to_owned(),
+            message,
+        })
     }
 
     /// Parses a policy from TOML text; `origin` names it in messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Policy, String> {
-        let file: PolicyFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        let file: PolicyFile =
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         if let Some(version) = file.version
             && version != 1
         {
-            return Err(format!("unsupported policy version {version} (this warden reads version 1)"));
+            return Err(format!(
+                "unsupported policy version {version} (this warden reads version 1)"
+            ));
         }
         let mut entries = Vec::new();
-        for (kind, list) in [("allow", file.allow), ("review", file.review), ("deny", file.deny)] {
+        for (kind, list) in [
+            ("allow", file.allow),
+            ("review", file.review),
+            ("deny", file.deny),
+        ] {
             for (i, raw) in list.into_iter().enumerate() {
-                let at = format!("[[{kind}]] entry {} ({})", i + 1, raw.patterns.first().map_or("no patterns", String::as_str));
+                let at = format!(
+                    "[[{kind}]] entry {} ({})",
+                    i + 1,
+                    raw.patterns.first().map_or("no patterns", String::as_str)
+                );
                 entries.extend(raw.compile(kind).map_err(|e| format!("{at}: {e}"))?);
             }
         }
-        Ok(Policy { layers: vec![Layer::new(origin.to_owned(), entries)] })
+        Ok(Policy {
+            layers: vec![Layer::new(origin.to_owned(), entries)],
+        })
     }
 
     /// Puts `other` on top of this policy: its entries take precedence over this one's.
@@ -213,23 +231,42 @@ impl Layer {
                 None => wild_first.push(i),
             }
         }
-        Layer { origin, entries, by_first, wild_first }
+        Layer {
+            origin,
+            entries,
+            by_first,
+            wild_first,
+        }
     }
 
     fn candidates<'l>(&'l self, path: &[&str]) -> impl Iterator<Item = &'l Entry> {
-        let literal = path.first().and_then(|first| self.by_first.get(*first)).map_or(&[][..], Vec::as_slice);
-        literal.iter().chain(&self.wild_first).map(|&i| &self.entries[i])
+        let literal = path
+            .first()
+            .and_then(|first| self.by_first.get(*first))
+            .map_or(&[][..], Vec::as_slice);
+        literal
+            .iter()
+            .chain(&self.wild_first)
+            .map(|&i| &self.entries[i])
     }
 
     fn classify(&self, path: &[&str], name_start: usize, dotted_name: bool) -> Option<Verdict<'_>> {
         // Deny: the whole path, then every tail that starts inside the qualname; entries that
         // name a module first, generic `**.name` entries after, so the reason is the specific one.
-        let tails: Vec<usize> = std::iter::once(0).chain((name_start..path.len()).filter(|&i| i > 0 && dotted_name)).collect();
+        let tails: Vec<usize> = std::iter::once(0)
+            .chain((name_start..path.len()).filter(|&i| i > 0 && dotted_name))
+            .collect();
         let specific = tails.iter().flat_map(|&start| {
             let first = path[start];
-            self.by_first.get(first).into_iter().flatten().map(move |&i| (start, i))
+            self.by_first
+                .get(first)
+                .into_iter()
+                .flatten()
+                .map(move |&i| (start, i))
         });
-        let generic = tails.iter().flat_map(|&start| self.wild_first.iter().map(move |&i| (start, i)));
+        let generic = tails
+            .iter()
+            .flat_map(|&start| self.wild_first.iter().map(move |&i| (start, i)));
         for (start, i) in specific.chain(generic) {
             let tail = &path[start..];
             let entry = &self.entries[i];
@@ -254,7 +291,9 @@ impl Layer {
         let rank = |e: &Entry| (!e.pattern.is_literal(), e.action == Action::Allow);
         let entry = matching.into_iter().min_by_key(|e| rank(e))?;
         Some(match entry.action {
-            Action::Review => Verdict::Unknown { reason: entry.reason.as_deref() },
+            Action::Review => Verdict::Unknown {
+                reason: entry.reason.as_deref(),
+            },
             _ => Verdict::Allow,
         })
     }
@@ -323,32 +362,54 @@ impl RawEntry {
                 let code = match self.rule.as_deref() {
                     None | Some("dangerous-global") => false,
                     Some("code-object") => true,
-                    Some(other) => return Err(format!("unknown rule `{other}` (expected dangerous-global or code-object)")),
+                    Some(other) => {
+                        return Err(format!(
+                            "unknown rule `{other}` (expected dangerous-global or code-object)"
+                        ));
+                    }
                 };
                 Action::Deny { severity, code }
             }
             _ if self.severity.is_some() || self.rule.is_some() => {
-                return Err(format!("`severity` and `rule` are only for deny entries, not {kind}"));
+                return Err(format!(
+                    "`severity` and `rule` are only for deny entries, not {kind}"
+                ));
             }
             "review" => Action::Review,
             _ => Action::Allow,
         };
-        let patterns = self.patterns.iter().map(|p| Pattern::parse(p)).collect::<Result<Vec<_>, _>>()?;
+        let patterns = self
+            .patterns
+            .iter()
+            .map(|p| Pattern::parse(p))
+            .collect::<Result<Vec<_>, _>>()?;
         for example in &self.examples {
             let (module, name) = split_example(example);
             let path: Vec<&str> = module.split('.').chain(name.split('.')).collect();
             if !patterns.iter().any(|p| p.matches(&path)) {
-                return Err(format!("example `{example}` is matched by none of the patterns"));
+                return Err(format!(
+                    "example `{example}` is matched by none of the patterns"
+                ));
             }
         }
         for counter in &self.counterexamples {
             let (module, name) = split_example(counter);
             let path: Vec<&str> = module.split('.').chain(name.split('.')).collect();
             if let Some(p) = patterns.iter().find(|p| p.matches(&path)) {
-                return Err(format!("counterexample `{counter}` is matched by `{}`", p.as_str()));
+                return Err(format!(
+                    "counterexample `{counter}` is matched by `{}`",
+                    p.as_str()
+                ));
             }
         }
-        Ok(patterns.into_iter().map(|pattern| Entry { pattern, action, reason: self.reason.clone() }).collect())
+        Ok(patterns
+            .into_iter()
+            .map(|pattern| Entry {
+                pattern,
+                action,
+                reason: self.reason.clone(),
+            })
+            .collect())
     }
 }
 

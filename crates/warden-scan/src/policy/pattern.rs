@@ -30,7 +30,10 @@ enum Token {
     Char(char),
     AnyRun,
     AnyChar,
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 impl fmt::Debug for Pattern {
@@ -48,25 +51,36 @@ impl Pattern {
         let mut segments = Vec::new();
         for part in text.split('.') {
             if part.is_empty() {
-                return Err(format!("pattern `{text}` has an empty segment (two dots, or a leading or trailing dot)"));
+                return Err(format!(
+                    "pattern `{text}` has an empty segment (two dots, or a leading or trailing dot)"
+                ));
             }
             if part == "**" {
                 segments.push(Segment::AnySegments);
                 continue;
             }
             if part.contains("**") {
-                return Err(format!("pattern `{text}`: `**` must be a whole segment, as in `os.**`"));
+                return Err(format!(
+                    "pattern `{text}`: `**` must be a whole segment, as in `os.**`"
+                ));
             }
-            if let Some(bad) = part.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '*' | '?' | '[' | ']' | '!' | '-'))) {
+            if let Some(bad) = part.chars().find(|c| {
+                !(c.is_alphanumeric() || matches!(c, '_' | '*' | '?' | '[' | ']' | '!' | '-'))
+            }) {
                 return Err(format!("pattern `{text}`: unexpected character `{bad}`"));
             }
             if part.contains(['*', '?', '[']) {
-                segments.push(Segment::Glob(parse_glob(part).map_err(|e| format!("pattern `{text}`: {e}"))?));
+                segments.push(Segment::Glob(
+                    parse_glob(part).map_err(|e| format!("pattern `{text}`: {e}"))?,
+                ));
             } else {
                 segments.push(Segment::Literal(part.to_owned()));
             }
         }
-        Ok(Pattern { text: text.to_owned(), segments })
+        Ok(Pattern {
+            text: text.to_owned(),
+            segments,
+        })
     }
 
     /// The pattern as written.
@@ -76,7 +90,9 @@ impl Pattern {
 
     /// Whether the pattern names exactly one path (no wildcard anywhere).
     pub(crate) fn is_literal(&self) -> bool {
-        self.segments.iter().all(|s| matches!(s, Segment::Literal(_)))
+        self.segments
+            .iter()
+            .all(|s| matches!(s, Segment::Literal(_)))
     }
 
     /// The first segment, when it is a literal (used to index patterns).
@@ -99,9 +115,13 @@ fn match_segments(pattern: &[Segment], path: &[&str]) -> bool {
     };
     match first {
         Segment::AnySegments => (0..=path.len()).any(|skip| match_segments(rest, &path[skip..])),
-        Segment::Literal(lit) => path.first().is_some_and(|p| p == lit) && match_segments(rest, &path[1..]),
+        Segment::Literal(lit) => {
+            path.first().is_some_and(|p| p == lit) && match_segments(rest, &path[1..])
+        }
         Segment::Glob(tokens) => {
-            path.first().is_some_and(|p| match_glob(tokens, &p.chars().collect::<Vec<_>>())) && match_segments(rest, &path[1..])
+            path.first()
+                .is_some_and(|p| match_glob(tokens, &p.chars().collect::<Vec<_>>()))
+                && match_segments(rest, &path[1..])
         }
     }
 }
@@ -114,10 +134,12 @@ fn match_glob(tokens: &[Token], text: &[char]) -> bool {
         Token::AnyRun => (0..=text.len()).any(|skip| match_glob(rest, &text[skip..])),
         Token::AnyChar => !text.is_empty() && match_glob(rest, &text[1..]),
         Token::Char(c) => text.first() == Some(c) && match_glob(rest, &text[1..]),
-        Token::Class { negated, ranges } => text.first().is_some_and(|c| {
-            let inside = ranges.iter().any(|(lo, hi)| (lo..=hi).contains(&c));
-            inside != *negated
-        }) && match_glob(rest, &text[1..]),
+        Token::Class { negated, ranges } => {
+            text.first().is_some_and(|c| {
+                let inside = ranges.iter().any(|(lo, hi)| (lo..=hi).contains(&c));
+                inside != *negated
+            }) && match_glob(rest, &text[1..])
+        }
     }
 }
 
@@ -185,16 +207,31 @@ mod tests {
     fn single_star_stays_within_a_segment() {
         assert!(m("torch.*Storage", "torch.FloatStorage"));
         assert!(!m("torch.*Storage", "torch.cuda.FloatStorage"));
-        assert!(m("sklearn.**.[A-Z]*", "sklearn.linear_model._logistic.LogisticRegression"));
+        assert!(m(
+            "sklearn.**.[A-Z]*",
+            "sklearn.linear_model._logistic.LogisticRegression"
+        ));
         assert!(!m("sklearn.**.[A-Z]*", "sklearn.utils._joblib.load"));
-        assert!(m("sklearn.**._[A-Z]*", "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper"));
+        assert!(m(
+            "sklearn.**._[A-Z]*",
+            "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper"
+        ));
         assert!(m("a.[!x]?", "a.yz"));
         assert!(!m("a.[!x]?", "a.xz"));
     }
 
     #[test]
     fn bad_patterns_are_rejected_with_a_reason() {
-        for bad in ["", "os..system", ".os", "os.", "os.sys**", "os.[abc", "os.sys tem", "os.[z-a]"] {
+        for bad in [
+            "",
+            "os..system",
+            ".os",
+            "os.",
+            "os.sys**",
+            "os.[abc",
+            "os.sys tem",
+            "os.[z-a]",
+        ] {
             assert!(Pattern::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Pattern::parse("os.system").unwrap().is_literal());

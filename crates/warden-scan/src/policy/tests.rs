@@ -11,18 +11,30 @@ fn is_deny(v: Verdict<'_>) -> bool {
 
 #[test]
 fn shipped_examples_get_their_entrys_verdict() {
-    let file: PolicyFile = toml::from_str(SHIPPED_POLICY).map_err(|e| e.message().to_owned()).unwrap();
+    let file: PolicyFile = toml::from_str(SHIPPED_POLICY)
+        .map_err(|e| e.message().to_owned())
+        .unwrap();
     let policy = Policy::default();
     let mut checked = 0;
-    for (kind, entries) in [("allow", &file.allow), ("review", &file.review), ("deny", &file.deny)] {
+    for (kind, entries) in [
+        ("allow", &file.allow),
+        ("review", &file.review),
+        ("deny", &file.deny),
+    ] {
         for entry in entries {
-            assert!(!entry.examples.is_empty(), "shipped {kind} entry {:?} has no examples", entry.patterns);
+            assert!(
+                !entry.examples.is_empty(),
+                "shipped {kind} entry {:?} has no examples",
+                entry.patterns
+            );
             for example in &entry.examples {
                 let verdict = verdict_of(&policy, example);
                 let ok = match (kind, verdict) {
                     ("allow", Verdict::Allow) => true,
                     ("review", Verdict::Unknown { reason }) => reason == entry.reason.as_deref(),
-                    ("deny", Verdict::Deny(d)) => d.code == (entry.rule.as_deref() == Some("code-object")) || d.tail > 0,
+                    ("deny", Verdict::Deny(d)) => {
+                        d.code == (entry.rule.as_deref() == Some("code-object")) || d.tail > 0
+                    }
                     _ => false,
                 };
                 assert!(ok, "{kind} example `{example}` got {verdict:?}");
@@ -59,7 +71,11 @@ fn known_bypasses_are_denied() {
         "collections:OrderedDict.__class__.__subclasses__",
         "antigravity.fly",
     ] {
-        assert!(is_deny(verdict_of(&policy, path)), "{path} should be denied, got {:?}", verdict_of(&policy, path));
+        assert!(
+            is_deny(verdict_of(&policy, path)),
+            "{path} should be denied, got {:?}",
+            verdict_of(&policy, path)
+        );
     }
 }
 
@@ -88,12 +104,24 @@ fn benign_model_callables_are_allowed() {
 #[test]
 fn dotted_names_need_an_exact_allow_and_unlisted_names_are_unknown() {
     let policy = Policy::default();
-    assert_eq!(verdict_of(&policy, "sklearn.pipeline:Pipeline.Helper"), Verdict::Unknown { reason: None });
-    assert_eq!(verdict_of(&policy, "__main__.MyModel"), Verdict::Unknown { reason: None });
-    assert!(matches!(verdict_of(&policy, "sklearn.utils._testing.TempMemmap"), Verdict::Unknown { reason: Some(_) }));
+    assert_eq!(
+        verdict_of(&policy, "sklearn.pipeline:Pipeline.Helper"),
+        Verdict::Unknown { reason: None }
+    );
+    assert_eq!(
+        verdict_of(&policy, "__main__.MyModel"),
+        Verdict::Unknown { reason: None }
+    );
+    assert!(matches!(
+        verdict_of(&policy, "sklearn.utils._testing.TempMemmap"),
+        Verdict::Unknown { reason: Some(_) }
+    ));
     assert_eq!(policy.classify("torch", "float32"), Verdict::Allow);
     // `__new__` as the last segment is a plain constructor.
-    assert_eq!(verdict_of(&policy, "builtins:object.__new__"), Verdict::Unknown { reason: None });
+    assert_eq!(
+        verdict_of(&policy, "builtins:object.__new__"),
+        Verdict::Unknown { reason: None }
+    );
 }
 
 #[test]
@@ -132,9 +160,18 @@ fn user_layer_overrides_shipped_in_both_directions() {
         other => panic!("got {other:?}"),
     }
     // A user glob does not allow attribute traversal out of the user's namespace.
-    assert!(is_deny(verdict_of(&policy, "mycorp.models.net:Net.os.system")));
-    assert!(is_deny(verdict_of(&policy, "mycorp.models:subprocess.Popen")));
-    assert_eq!(policy.origins().collect::<Vec<_>>(), ["<shipped policy>", "user.toml"]);
+    assert!(is_deny(verdict_of(
+        &policy,
+        "mycorp.models.net:Net.os.system"
+    )));
+    assert!(is_deny(verdict_of(
+        &policy,
+        "mycorp.models:subprocess.Popen"
+    )));
+    assert_eq!(
+        policy.origins().collect::<Vec<_>>(),
+        ["<shipped policy>", "user.toml"]
+    );
 }
 
 #[test]
@@ -142,11 +179,23 @@ fn invalid_policy_files_are_explained() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("[[deny]]\npatterns = [\"os.**\"]\n", "needs a `reason`"),
-        ("[[deny]]\npatterns = [\"os.**\"]\nreason = \"x\"\nseverity = \"severe\"\n", "unknown severity"),
-        ("[[allow]]\npatterns = [\"a.b\"]\nseverity = \"high\"\n", "only for deny"),
+        (
+            "[[deny]]\npatterns = [\"os.**\"]\nreason = \"x\"\nseverity = \"severe\"\n",
+            "unknown severity",
+        ),
+        (
+            "[[allow]]\npatterns = [\"a.b\"]\nseverity = \"high\"\n",
+            "only for deny",
+        ),
         ("[[allow]]\npatterns = [\"a..b\"]\n", "empty segment"),
-        ("[[allow]]\npatterns = [\"a.b\"]\nexamples = [\"a.c\"]\n", "example `a.c`"),
-        ("[[allow]]\npatterns = [\"a.*\"]\ncounterexamples = [\"a.c\"]\n", "counterexample `a.c`"),
+        (
+            "[[allow]]\npatterns = [\"a.b\"]\nexamples = [\"a.c\"]\n",
+            "example `a.c`",
+        ),
+        (
+            "[[allow]]\npatterns = [\"a.*\"]\ncounterexamples = [\"a.c\"]\n",
+            "counterexample `a.c`",
+        ),
         ("[[allow]]\npatern = [\"a.b\"]\n", "unknown field"),
         ("[[allow]\n", "line 1"),
         ("version = 2\n", "unsupported policy version"),
@@ -157,7 +206,10 @@ fn invalid_policy_files_are_explained() {
         let err = Policy::from_file(&path).unwrap_err();
         let message = err.to_string();
         assert!(matches!(err, Error::Policy { .. }), "{message}");
-        assert!(message.contains(expected) && message.contains(&format!("p{i}.toml")), "case {i}: {message}");
+        assert!(
+            message.contains(expected) && message.contains(&format!("p{i}.toml")),
+            "case {i}: {message}"
+        );
     }
     let missing = Policy::from_file(&dir.path().join("missing.toml")).unwrap_err();
     assert!(missing.to_string().contains("cannot read"));
@@ -166,6 +218,9 @@ fn invalid_policy_files_are_explained() {
 #[test]
 fn empty_policy_knows_nothing_but_the_dunder_rule() {
     let policy = Policy::empty();
-    assert_eq!(policy.classify("os", "system"), Verdict::Unknown { reason: None });
+    assert_eq!(
+        policy.classify("os", "system"),
+        Verdict::Unknown { reason: None }
+    );
     assert!(is_deny(policy.classify("foo", "Bar.__init__.__globals__")));
 }
