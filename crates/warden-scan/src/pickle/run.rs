@@ -40,7 +40,7 @@ pub(crate) enum FaultKind {
     Malformed,
     /// The input ended inside the pickle.
     Truncated,
-    /// A size limit from [`Limits`] was exceeded.
+    /// A size limit from [`Limits`](crate::settings::Limits) was exceeded.
     Limit,
     /// The opcode budget ran out.
     Budget,
