@@ -32,6 +32,8 @@ import tools as T  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
+SLOW_S = 60.0  # a timed run slower than this is not repeated
+
 SYMBOL = {"flagged": "X", "lower": "w", "clean": ".", "skipped": "s", "error": "E",
           "crash": "C", "timeout": "T", "n/a": "-"}
 
@@ -142,7 +144,8 @@ def run_timed(tools: list[T.Tool], path: Path, timeout: float, repeat: int, fmt:
         for i in range(repeat):
             r = t.run(path, timeout, fmt)
             runs.append(r)
-            if r.outcome in ("n/a", "timeout"):
+            # Slow runs are not repeated: one 5-minute sample says enough about that tool.
+            if r.outcome in ("n/a", "timeout") or (r.wall_s or 0) > SLOW_S:
                 break
         first = runs[0]
         walls = [r.wall_s for r in runs if r.wall_s is not None]
@@ -171,6 +174,8 @@ def classify(verdict: str, outcome: str) -> str:
         return "error"
     if verdict == "malicious":
         return "caught" if outcome == "flagged" else "missed"
+    if verdict == "suspicious":  # worth a review, not proof: any finding counts as reported
+        return "susp_hit" if outcome in ("flagged", "lower") else "susp_quiet"
     return "false_alarm" if outcome == "flagged" else "ok"
 
 
@@ -180,6 +185,8 @@ def classify_lenient(verdict: str, r: dict) -> str:
     hit = r["outcome"] in ("flagged", "lower") or bool(r.get("lenient"))
     if verdict == "malicious":
         return "caught" if hit else "missed"
+    if verdict == "suspicious":
+        return "susp_hit" if hit else "susp_quiet"
     return "false_alarm" if hit else "ok"
 
 
@@ -189,7 +196,8 @@ def detection_rows(tool_names: list[str], samples: list[dict], results: list[dic
     rows = []
     for name in tool_names:
         c = {"tool": name, "caught": 0, "missed": 0, "false_alarm": 0, "ok": 0, "na": 0,
-             "error": 0, "crash": 0, "malicious": 0, "benign": 0}
+             "error": 0, "crash": 0, "malicious": 0, "benign": 0, "suspicious": 0,
+             "susp_hit": 0, "susp_quiet": 0}
         for s in samples:
             r = by.get((name, s["id"]))
             if r is None:
@@ -197,7 +205,7 @@ def detection_rows(tool_names: list[str], samples: list[dict], results: list[dic
             k = classify_lenient(s["verdict"], r) if lenient else classify(s["verdict"], r["outcome"])
             c[k] += 1
             if k != "na":
-                c[s["verdict"]] += 1
+                c[s["verdict"]] = c.get(s["verdict"], 0) + 1
         rows.append(c)
     return rows
 
@@ -209,11 +217,15 @@ def md_table(header: list[str], rows: list[list]) -> str:
 
 
 def detection_md(rows: list[dict]) -> str:
+    susp = any(r.get("suspicious") or r.get("susp_hit") or r.get("susp_quiet") for r in rows)
     return md_table(
-        ["tool", "caught", "missed", "false alarms", "not applicable", "scan errors",
-         "crashes/timeouts"],
+        ["tool", "caught", "missed", "false alarms"]
+        + (["suspicious reported"] if susp else [])
+        + ["not applicable", "scan errors", "crashes/timeouts"],
         [[r["tool"], f"{r['caught']}/{r['malicious']}", r["missed"],
-          f"{r['false_alarm']}/{r['benign']}", r["na"], r["error"], r["crash"]] for r in rows])
+          f"{r['false_alarm']}/{r['benign']}"]
+         + ([f"{r['susp_hit']}/{r['suspicious']}"] if susp else [])
+         + [r["na"], r["error"], r["crash"]] for r in rows])
 
 
 def per_format_md(tool_names: list[str], samples: list[dict], results: list[dict]) -> str:
@@ -240,7 +252,7 @@ def per_format_md(tool_names: list[str], samples: list[dict], results: list[dict
 def matrix_md(tool_names: list[str], samples: list[dict], results: list[dict]) -> str:
     by = {(r["tool"], r["sample"]): r for r in results}
     lines = []
-    for verdict in ("malicious", "benign"):
+    for verdict in ("malicious", "suspicious", "benign"):
         ss = [s for s in samples if s["verdict"] == verdict]
         if not ss:
             continue
@@ -277,6 +289,23 @@ def gap_md(tool_names: list[str], samples: list[dict], results: list[dict]) -> s
         lines.append(md_table(["sample", "warden", "flagged by", "warden detail"], gaps))
     else:
         lines.append("None: every malicious sample flagged by an anchor is flagged by warden.")
+    # The same at any severity: an anchor said something (lower findings or its own non-zero
+    # exit) about a malicious sample on which warden said nothing at all.
+    def said(r):
+        return bool(r) and (r["outcome"] in ("flagged", "lower") or bool(r.get("lenient")))
+
+    soft = []
+    for s in samples:
+        if s["verdict"] != "malicious":
+            continue
+        w = by.get(("warden", s["id"]))
+        if w is None or said(w):
+            continue
+        who = [n for n in anchors if said(by.get((n, s["id"])))]
+        if who:
+            soft.append([f"`{s['id']}`", w["outcome"], ", ".join(who)])
+    lines.append("\nAt any severity (an anchor reported something, warden nothing):\n")
+    lines.append(md_table(["sample", "warden", "reported by"], soft) if soft else "None.")
     fas = []
     for s in samples:
         if s["verdict"] != "benign":
@@ -346,11 +375,16 @@ def main() -> int:
     ap.add_argument("--large", type=Path)
     ap.add_argument("--timeout", type=float, default=600.0, help="per run, seconds")
     ap.add_argument("--workers", type=int, default=2, help="parallel corpus detection runs")
-    ap.add_argument("--repeat", type=int, default=1, help="timed runs per tool per large input")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="timed runs per tool per large input / corpus dir (median; runs over "
+                         f"{SLOW_S:.0f} s are not repeated)")
     ap.add_argument("--tools", default="warden,picklescan,modelscan,modelaudit,fickling")
     ap.add_argument("--no-dir-scan", action="store_true")
     args = ap.parse_args()
 
+    # Tools run in scratch directories: every input path must be absolute.
+    args.corpus = args.corpus.resolve()
+    args.large = args.large.resolve() if args.large else None
     started = dt.datetime.now(dt.timezone.utc)
     wanted = args.tools.split(",")
     tools = [t for t in T.all_tools(args.venv.resolve(), args.warden.resolve()) if t.name in wanted]
@@ -409,7 +443,8 @@ def main() -> int:
     rows_all = detection_rows(names, all_samples, all_results)
 
     n_mal = sum(1 for s in corpus if s["verdict"] == "malicious")
-    n_ben = len(corpus) - n_mal
+    n_sus = sum(1 for s in corpus if s["verdict"] == "suspicious")
+    n_ben = len(corpus) - n_mal - n_sus
     summary = [
         f"# bench/scan results ({meta['date_utc']})\n",
         f"Machine: {meta['machine']['cores']} cores, {meta['machine']['cpu_model']}, "
@@ -417,8 +452,11 @@ def main() -> int:
         f"{meta['warden']['commit'][:12]}{' + uncommitted changes' if meta['warden']['dirty'] else ''}"
         f" ({'release' if meta['warden']['release'] else 'NOT a release build'}). "
         + ", ".join(f"{k} {v}" for k, v in meta["tools"].items()) + ".\n",
-        f"## Detection over the corpus ({len(corpus)} samples: {n_mal} malicious, {n_ben} benign)\n",
-        "Top severity of each tool's own scale (see bench/scan/README.md).\n",
+        f"## Detection over the corpus ({len(corpus)} samples: {n_mal} malicious, "
+        f"{n_sus} suspicious, {n_ben} benign)\n",
+        "Caught / false alarm = flagged at the top severity of the tool's own scale (see "
+        "bench/scan/README.md); errors and crashes are counted apart from caught/missed. "
+        "Suspicious samples (worth a review, not proof) count as reported on any finding.\n",
         detection_md(rows),
         "\nLenient (any finding / the tool's own non-zero exit for findings):\n",
         detection_md(rows_len),

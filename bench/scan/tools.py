@@ -211,8 +211,9 @@ class Picklescan(Tool):
         if dangerous:
             return ToolResult(self.name, "", "flagged", "dangerous", True, detail=detail, extra=extra)
         if m.exit_code == 2:
+            errs = [ln for ln in text.splitlines() if re.search(r"error|exception", ln, re.I)]
             return ToolResult(self.name, "", "error", "suspicious" if suspicious else None,
-                              detail=_tail(m.stderr), extra=extra)
+                              detail=_tail("\n".join(errs[-3:]) or m.stderr), extra=extra)
         if suspicious:
             return ToolResult(self.name, "", "lower", "suspicious", m.exit_code == 1, detail, extra=extra)
         return ToolResult(self.name, "", "clean", None, m.exit_code == 1, extra=extra)
@@ -299,8 +300,11 @@ class Modelaudit(Tool):
             return ToolResult(self.name, "", "flagged", "critical", True,
                               detail="; ".join(list(crit_msgs)[:3])[:300], extra=extra)
         if m.exit_code == 2:
+            msgs = [i.get("message", "")[:120] for i in issues
+                    if str(i.get("severity", "")).lower() in ("warning", "info")]
             return ToolResult(self.name, "", "error", top, False,
-                              detail="; ".join(list(warn_msgs)[:2])[:300] or _tail(m.stderr), extra=extra)
+                              detail="; ".join(dict.fromkeys(msgs[:3]))[:300] or _tail(m.stderr),
+                              extra=extra)
         if counts["warning"]:
             return ToolResult(self.name, "", "lower", "warning", m.exit_code == 1,
                               detail="; ".join(list(warn_msgs)[:3])[:300], extra=extra)
