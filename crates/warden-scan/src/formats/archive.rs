@@ -14,6 +14,7 @@ use std::ops::Range;
 use warden_core::Severity;
 
 use super::archive_codec::{self, Codec};
+use super::pytorch;
 use super::zip_layout::display_name;
 use crate::context::{LIMIT_EXCEEDED, ScanContext};
 use crate::rules::{ATLAS_DENIAL_OF_SERVICE, ATLAS_EMBED_MALWARE, ATLAS_SUPPLY_CHAIN_MODEL, ATLAS_UNSAFE_ARTIFACT, Rule};
@@ -189,8 +190,9 @@ impl Budget {
     }
 }
 
-/// Scans a tar archive member by member. Legacy PyTorch tar checkpoints (`storages`, `tensors`,
-/// `pickle`, `sys_info`) need nothing special: each member sniffs as the pickle stream it starts with.
+/// Scans a tar archive: links, devices and names first, then every regular member. In a legacy
+/// PyTorch tar checkpoint, `storages` and `tensors` interleave pickles with raw records and are
+/// walked record by record.
 pub(crate) fn scan_tar(ctx: &mut ScanContext<'_>, data: &[u8]) {
     let mut archive = tar::Archive::new(Cursor::new(data));
     let entries = match archive.entries_with_seek() {
@@ -205,6 +207,7 @@ pub(crate) fn scan_tar(ctx: &mut ScanContext<'_>, data: &[u8]) {
     let mut names: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut end = 0usize;
     let mut complete = true;
+    let mut files: Vec<(String, Range<usize>)> = Vec::new();
     for (index, entry) in entries.enumerate() {
         if index >= max_members {
             ctx.report(&LIMIT_EXCEEDED, None, format!("the tar archive has more than {max_members} members; the rest were not inspected"));
@@ -266,7 +269,16 @@ pub(crate) fn scan_tar(ctx: &mut ScanContext<'_>, data: &[u8]) {
                 );
                 complete = false;
             }
-            ctx.scan_member(&name, &data[start..stop]);
+            files.push((name, start..stop));
+        }
+    }
+    let legacy_torch = pytorch::is_legacy_tar(files.iter().map(|(n, _)| n.as_str()));
+    for (name, range) in files {
+        match pytorch::LegacyTarRecords::of(&name).filter(|_| legacy_torch) {
+            Some(records) => records.scan(ctx, &name, &data[range]),
+            None => {
+                ctx.scan_member(&name, &data[range]);
+            }
         }
     }
     let mut dups: Vec<_> = names.into_iter().filter(|(_, n)| *n > 1).collect();

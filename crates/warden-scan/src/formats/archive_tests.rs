@@ -242,17 +242,54 @@ fn duplicate_tar_names_are_low() {
     assert_eq!(f[0].severity, Severity::Low);
 }
 
+/// `storages` of a legacy tar checkpoint: a count, one `(key, location, type)` record pickle
+/// (`record`), two float32 elements whose bytes include a PROTO byte, then the views pickle.
+fn legacy_storages(record: &[u8]) -> Vec<u8> {
+    let mut out = b"\x80\x02K\x01.".to_vec();
+    out.extend_from_slice(record);
+    out.extend_from_slice(&2u64.to_le_bytes());
+    out.extend_from_slice(&[0x80, 0x02, 0x4b, 0x2e, 0, 0, 0x80, 0x3f]);
+    out.extend_from_slice(b"\x80\x02]q\x00.");
+    out
+}
+
+const STORAGE_RECORD: &[u8] = b"\x80\x02K\x01X\x03\x00\x00\x00cpuq\x00ctorch\nFloatStorage\nq\x01\x87q\x02.";
+
 #[test]
-fn legacy_torch_tar_is_scanned_member_by_member() {
+fn legacy_torch_tar_records_are_walked_not_read_as_opcodes() {
+    let mut tensors = b"\x80\x02K\x01.".to_vec();
+    tensors.extend_from_slice(b"\x80\x02K\x02K\x01ctorch\nFloatStorage\nq\x00\x87q\x01.");
+    tensors.extend_from_slice(&1i32.to_le_bytes());
+    tensors.extend_from_slice(&[0; 4]);
+    for v in [2i64, 1, 0] {
+        tensors.extend_from_slice(&v.to_le_bytes());
+    }
     let tar = tar_of(&[
         ("sys_info", b"\x80\x02}q\x00."),
-        ("pickle", EVIL_PICKLE),
-        ("tensors", b"\x80\x02K\x00."),
-        ("storages", b"\x80\x02K\x00."),
+        ("pickle", b"\x80\x02}q\x00."),
+        ("storages", &legacy_storages(STORAGE_RECORD)),
+        ("tensors", &tensors),
     ]);
     let findings = scan("old.tar", &tar);
+    assert!(findings.iter().all(|f| f.rule_id.as_str() != "pickle.malformed" && f.rule_id.as_str() != "pytorch.legacy-truncated"), "{findings:#?}");
+}
+
+#[test]
+fn legacy_torch_tar_pickles_are_all_scanned() {
+    let tar = tar_of(&[("sys_info", b"\x80\x02}q\x00."), ("pickle", EVIL_PICKLE), ("tensors", b"\x80\x02K\x00."), ("storages", &legacy_storages(EVIL_PICKLE))]);
+    let findings = scan("old.tar", &tar);
     assert_pickle_detected_in(&findings, "pickle");
-    assert!(findings.iter().filter(|f| f.severity >= Severity::Medium).all(|f| f.location.member.as_deref() == Some("pickle")), "{findings:#?}");
+    assert_pickle_detected_in(&findings, "storages");
+}
+
+#[test]
+fn broken_legacy_storage_record_is_reported() {
+    let mut storages = legacy_storages(STORAGE_RECORD);
+    let views = storages.len() - 6;
+    storages[views] = b'x'; // no pickle follows the elements any more
+    let tar = tar_of(&[("pickle", b"\x80\x02}q\x00."), ("tensors", b"\x80\x02K\x00."), ("storages", &storages)]);
+    let findings = scan("old.tar", &tar);
+    assert!(with_rule(&findings, "pytorch.legacy-truncated").iter().any(|f| f.message.contains("storages")), "{findings:#?}");
 }
 
 #[test]

@@ -104,6 +104,88 @@ pub(crate) fn scan_legacy(ctx: &mut ScanContext<'_>, data: &[u8]) {
     }
 }
 
+/// Whether tar member names are those of a legacy (torch < 0.4) tar checkpoint.
+pub(crate) fn is_legacy_tar<'n>(names: impl Iterator<Item = &'n str>) -> bool {
+    let names: HashSet<&str> = names.collect();
+    ["storages", "tensors", "pickle"].iter().all(|n| names.contains(n))
+}
+
+/// A member of a legacy tar checkpoint that interleaves pickles with raw records: `storages`
+/// (a count, then per storage a `(key, location, type)` pickle, an int64 element count and the
+/// elements, then a pickle of storage views) and `tensors` (a count, then per tensor a pickle and
+/// an int32 rank, 4 pad bytes, int64 sizes, strides and offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LegacyTarRecords {
+    Storages,
+    Tensors,
+}
+
+impl LegacyTarRecords {
+    pub(crate) fn of(name: &str) -> Option<LegacyTarRecords> {
+        match name {
+            "storages" => Some(LegacyTarRecords::Storages),
+            "tensors" => Some(LegacyTarRecords::Tensors),
+            _ => None,
+        }
+    }
+
+    /// Scans each pickle of the member (as the member, so findings say where) and skips the raw
+    /// records between them without reading them as pickle opcodes.
+    pub(crate) fn scan(self, ctx: &mut ScanContext<'_>, name: &str, data: &[u8]) {
+        let mut at = 0;
+        let mut pickles = 0usize;
+        while at < data.len() {
+            let rest = &data[at..];
+            let len = pickle_len(ctx, rest);
+            ctx.scan_member(name, &rest[..len]);
+            at += len;
+            pickles += 1;
+            if !rest[..len].ends_with(b".") || at >= data.len() {
+                return; // a broken pickle (reported by its scan) or the last record
+            }
+            // The count pickle is followed by a record pickle; every record pickle by raw bytes.
+            if pickles == 1 {
+                continue;
+            }
+            let raw = match self {
+                LegacyTarRecords::Storages => storage_record_len(ctx, &data[at..]),
+                LegacyTarRecords::Tensors => tensor_record_len(&data[at..]),
+            };
+            let Some(raw) = raw else {
+                ctx.report(&LEGACY_TRUNCATED, None, format!("the raw record at offset {at} of `{name}` is truncated or malformed; the rest was not inspected"));
+                return;
+            };
+            at += raw;
+        }
+    }
+}
+
+/// Length of the pickle at the start of `data`, measured on a throwaway context so its findings
+/// are reported once, by the member scan that follows.
+fn pickle_len(ctx: &ScanContext<'_>, data: &[u8]) -> usize {
+    let mut probe = ScanContext::new(ctx.settings(), "probe");
+    let outcome = pickle::scan(&mut probe, data, StreamKind::TorchZip);
+    outcome.consumed.clamp(1, data.len())
+}
+
+/// An int64 element count and the elements. The element size is only named inside the preceding
+/// pickle, so it is the size after which a complete pickle starts.
+fn storage_record_len(ctx: &ScanContext<'_>, data: &[u8]) -> Option<usize> {
+    let count = usize::try_from(u64::from_le_bytes(data.get(..8)?.try_into().ok()?)).ok()?;
+    [1usize, 2, 4, 8, 16].into_iter().filter_map(|size| count.checked_mul(size)?.checked_add(8)).find(|&len| {
+        let next = &data[len.min(data.len())..];
+        matches!(next, [0x80, 2..=5, ..]) && next[..pickle_len(ctx, next)].ends_with(b".")
+    })
+}
+
+/// An int32 rank, 4 pad bytes, then rank int64 sizes, rank int64 strides and an int64 offset.
+fn tensor_record_len(data: &[u8]) -> Option<usize> {
+    let rank = i32::from_le_bytes(data.get(..4)?.try_into().ok()?);
+    let rank = usize::try_from(rank).ok().filter(|&r| r <= 64)?;
+    let len = 8 + 16 * rank + 8;
+    (len <= data.len()).then_some(len)
+}
+
 /// What a zip member is to torch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TorchRole {

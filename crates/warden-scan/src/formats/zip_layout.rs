@@ -580,7 +580,7 @@ mod tests {
         assert_eq!(archive.base, 0);
         let names: Vec<_> = archive.entries.iter().map(CentralEntry::display_name).collect();
         assert_eq!(names, ["a.txt", "b/c.bin"]);
-        let streamed = walk_local_headers(&zip, 100, &mut u64::MAX, |_| None);
+        let streamed = walk_local_headers(&zip, 100, &mut { u64::MAX }, |_| None);
         assert_eq!(streamed.len(), 2);
         assert_eq!(&zip[streamed[0].data.clone()], b"hello");
         for (c, s) in archive.entries.iter().zip(&streamed) {
@@ -598,7 +598,7 @@ mod tests {
     #[test]
     fn descriptor_entries_are_delimited_by_decoding() {
         let zip = ZipBuilder::new().member(Member::deflated("a", &[1u8; 5000]).descriptor()).member(Member::stored("b", b"y")).finish();
-        let streamed = walk_local_headers(&zip, 100, &mut u64::MAX, |_| None);
+        let streamed = walk_local_headers(&zip, 100, &mut { u64::MAX }, |_| None);
         assert_eq!(streamed.len(), 2);
         assert_eq!(streamed[1].header.name, b"b");
     }
