@@ -122,15 +122,22 @@ impl<'s> ScanContext<'s> {
     /// decompressed stream), sniffing its format. Returns the detected format, or `None` when the
     /// nesting limit stopped it.
     pub fn scan_member(&mut self, member: &str, data: &[u8]) -> Option<Format> {
+        self.in_member(member, |ctx| crate::dispatch::scan_bytes(ctx, data))
+    }
+
+    /// Runs `scan` with `member` pushed on the location, without sniffing: for content whose
+    /// meaning the container decides (a PyTorch `data.pkl` is unpickled whatever it looks like).
+    /// Returns `None`, with a finding, when the nesting limit stops it.
+    pub fn in_member<R>(&mut self, member: &str, scan: impl FnOnce(&mut Self) -> R) -> Option<R> {
         if self.members.len() >= self.limits().max_depth {
             let depth = self.limits().max_depth;
             self.report(&LIMIT_EXCEEDED, None, format!("archive nesting deeper than {depth} levels; `{member}` was not inspected"));
             return None;
         }
         self.members.push(member.to_owned());
-        let format = crate::dispatch::scan_bytes(self, data);
+        let result = scan(self);
         self.members.pop();
-        Some(format)
+        Some(result)
     }
 
     /// Charges `bytes` of inflated output against the per-file budget; false (with a finding)

@@ -9,9 +9,9 @@
 
 use std::collections::HashSet;
 
-use warden_core::{Finding, Severity};
+use warden_core::Severity;
 
-use crate::context::{MEMBER_SEPARATOR, ScanContext};
+use crate::context::ScanContext;
 use crate::pickle::{self, StreamKind};
 use crate::rules::{ATLAS_EMBED_MALWARE, ATLAS_SUPPLY_CHAIN_MODEL, ATLAS_UNSAFE_ARTIFACT, Rule};
 use crate::sniff::{self, Format};
@@ -279,8 +279,10 @@ const MAX_CALLS_PER_MEMBER: usize = 5;
 pub(crate) fn scan_code(ctx: &mut ScanContext<'_>, name: &str, code: &[u8]) {
     for (at, call) in dangerous_calls(code).into_iter().take(MAX_CALLS_PER_MEMBER) {
         let line = line_at(code, at);
-        let f = report_in_member(ctx, &TORCHSCRIPT_DANGEROUS_CALL, name, at, format!("TorchScript code calls `{}`", call.trim_end_matches('(')));
-        f.evidence = Some(line);
+        ctx.in_member(name, |ctx| {
+            let message = format!("TorchScript code calls `{}`", call.trim_end_matches('('));
+            ctx.report(&TORCHSCRIPT_DANGEROUS_CALL, Some(at as u64), message).evidence = Some(line);
+        });
     }
     if !matches!(sniff::detect(code), Format::Unknown | Format::Json) {
         ctx.scan_member(name, code);
@@ -326,19 +328,6 @@ fn line_at(code: &[u8], at: usize) -> String {
     let end = code[at..].iter().position(|&b| b == b'\n').map_or(code.len(), |p| at + p);
     let line = String::from_utf8_lossy(&code[start..end]);
     line.trim().chars().take(200).collect()
-}
-
-/// Reports inside archive member `member` without scanning it (the context pushes members only
-/// through `scan_member`, which sniffs).
-fn report_in_member<'c>(ctx: &'c mut ScanContext<'_>, rule: &'static Rule, member: &str, offset: usize, message: String) -> &'c mut Finding {
-    let mut location = ctx.location(Some(offset as u64));
-    location.member = Some(match location.member {
-        Some(outer) => format!("{outer}{MEMBER_SEPARATOR}{member}"),
-        None => member.to_owned(),
-    });
-    let f = ctx.report(rule, Some(offset as u64), message);
-    f.location = location;
-    f
 }
 
 #[cfg(test)]

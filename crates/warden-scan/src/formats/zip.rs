@@ -371,10 +371,10 @@ impl<'c, 's, 'a> ZipScan<'c, 's, 'a> {
             TorchRole::Code => pytorch::scan_code(self.ctx, &p.name, &content.bytes),
             TorchRole::Metadata => pytorch::check_metadata(self.ctx, &p.name, &content.bytes),
             // torch unpickles data.pkl whatever it looks like: never let sniffing decide.
-            TorchRole::Pickle if sniff::detect(&content.bytes) != Format::Pickle => {
-                pickle::scan(self.ctx, &content.bytes, StreamKind::TorchZip);
+            TorchRole::Pickle => {
+                self.ctx.in_member(&p.name, |ctx| pickle::scan(ctx, &content.bytes, StreamKind::TorchZip));
             }
-            TorchRole::Pickle | TorchRole::Other | TorchRole::Storage => {
+            TorchRole::Other | TorchRole::Storage => {
                 self.ctx.scan_member(&p.name, &content.bytes);
             }
         }

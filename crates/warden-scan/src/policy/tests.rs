@@ -1,3 +1,5 @@
+//! Policy tests: shipped examples and counterexamples, precedence, user files and bypass names.
+
 use super::*;
 
 fn verdict_of<'p>(policy: &'p Policy, path: &str) -> Verdict<'p> {
