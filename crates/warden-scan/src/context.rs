@@ -220,6 +220,39 @@ impl<'s> ScanContext<'s> {
     }
 }
 
+/// Reports findings up to a cap, then one finding counting the rest: a hostile header can hold
+/// millions of broken entries, and a report of millions of lines helps nobody.
+#[derive(Debug)]
+pub(crate) struct CappedReports {
+    cap: usize,
+    reported: usize,
+    suppressed: usize,
+}
+
+impl CappedReports {
+    /// A reporter that lists at most `cap` findings individually.
+    pub(crate) fn new(cap: usize) -> Self {
+        CappedReports { cap, reported: 0, suppressed: 0 }
+    }
+
+    /// Reports like [`ScanContext::report`] while under the cap; counts otherwise.
+    pub(crate) fn report(&mut self, ctx: &mut ScanContext<'_>, rule: &'static Rule, offset: Option<u64>, message: impl Into<String>) {
+        if self.reported < self.cap {
+            self.reported += 1;
+            ctx.report(rule, offset, message);
+        } else {
+            self.suppressed += 1;
+        }
+    }
+
+    /// Adds one `rule` finding saying how many `what` were not listed, if any.
+    pub(crate) fn finish(self, ctx: &mut ScanContext<'_>, rule: &'static Rule, what: &str) {
+        if self.suppressed > 0 {
+            ctx.report(rule, None, format!("{} further {what} not listed individually", self.suppressed));
+        }
+    }
+}
+
 /// The result of [`ScanContext::inflate`].
 pub struct Inflated {
     /// The bytes inflated (all of them, or the prefix before a decoding error).

@@ -22,6 +22,7 @@
 
 pub mod context;
 mod dispatch;
+mod encoding;
 pub mod error;
 pub mod formats;
 pub mod pickle;

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 
 use warden_core::Severity;
 
-use crate::context::{LIMIT_EXCEEDED, ScanContext};
+use crate::context::{CappedReports, LIMIT_EXCEEDED, ScanContext};
 use crate::formats::gguf_template;
 use crate::rules::{ATLAS_DENIAL_OF_SERVICE, ATLAS_EMBED_MALWARE, ATLAS_UNSAFE_ARTIFACT, Rule};
 
@@ -181,11 +181,11 @@ const REMOVED_TYPES: &[(u32, &str)] =
 
 /// Scans a GGUF file.
 pub(crate) fn scan(ctx: &mut ScanContext<'_>, data: &[u8]) {
-    let mut problems = Problems::default();
+    let mut problems = CappedReports::new(MAX_REPORTED_PROBLEMS);
     if let Err(e) = check(ctx, data, &mut problems) {
         problems.report(ctx, &MALFORMED, Some(e.offset as u64), e.message);
     }
-    problems.finish(ctx);
+    problems.finish(ctx, &MALFORMED, "structural problems");
 }
 
 /// A structural error after which the rest of the file cannot be located.
@@ -201,7 +201,7 @@ fn fatal<T>(offset: usize, message: impl Into<String>) -> Parse<T> {
     Err(Fatal { offset, message: message.into() })
 }
 
-fn check(ctx: &mut ScanContext<'_>, data: &[u8], problems: &mut Problems) -> Parse<()> {
+fn check(ctx: &mut ScanContext<'_>, data: &[u8], problems: &mut CappedReports) -> Parse<()> {
     if !data.starts_with(b"GGUF") {
         return fatal(0, "missing GGUF magic");
     }
@@ -315,7 +315,7 @@ struct TensorInfo {
 }
 
 /// The byte size of a tensor from its type and shape, reporting why when it has none.
-fn tensor_size(ctx: &mut ScanContext<'_>, problems: &mut Problems, name: &str, dims: &[u64], ggml_type: u32, at: usize) -> Option<u64> {
+fn tensor_size(ctx: &mut ScanContext<'_>, problems: &mut CappedReports, name: &str, dims: &[u64], ggml_type: u32, at: usize) -> Option<u64> {
     let at = Some(at as u64);
     if let Some(&d) = dims.iter().find(|&&d| d > i64::MAX as u64) {
         problems.report(ctx, &MALFORMED, at, format!("tensor `{name}` has dimension {d}, beyond ggml's int64 range"));
@@ -343,7 +343,7 @@ fn tensor_size(ctx: &mut ScanContext<'_>, problems: &mut Problems, name: &str, d
 }
 
 /// Checks tensor placement: aligned, in bounds, disjoint, and covering the data section.
-fn check_layout(ctx: &mut ScanContext<'_>, problems: &mut Problems, tensors: &[TensorInfo], alignment: u64, data_start: u64, data_len: u64) {
+fn check_layout(ctx: &mut ScanContext<'_>, problems: &mut CappedReports, tensors: &[TensorInfo], alignment: u64, data_start: u64, data_len: u64) {
     let mut placed = Vec::with_capacity(tensors.len());
     for t in tensors {
         let at = Some(t.info_at as u64);
@@ -369,7 +369,7 @@ fn check_layout(ctx: &mut ScanContext<'_>, problems: &mut Problems, tensors: &[T
 
 fn report_overlaps(
     ctx: &mut ScanContext<'_>,
-    problems: &mut Problems,
+    problems: &mut CappedReports,
     placed: &mut [(u64, u64, &TensorInfo)],
     alignment: u64,
     data_start: u64,
@@ -514,30 +514,6 @@ fn truncate(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_owned(),
-    }
-}
-
-/// Reports problems up to a cap, then one finding counting the rest.
-#[derive(Default)]
-struct Problems {
-    reported: usize,
-    suppressed: usize,
-}
-
-impl Problems {
-    fn report(&mut self, ctx: &mut ScanContext<'_>, rule: &'static Rule, offset: Option<u64>, message: impl Into<String>) {
-        if self.reported < MAX_REPORTED_PROBLEMS {
-            self.reported += 1;
-            ctx.report(rule, offset, message);
-        } else {
-            self.suppressed += 1;
-        }
-    }
-
-    fn finish(self, ctx: &mut ScanContext<'_>) {
-        if self.suppressed > 0 {
-            ctx.report(&MALFORMED, None, format!("{} further structural problems not listed individually", self.suppressed));
-        }
     }
 }
 

@@ -28,7 +28,7 @@ const VLEN_BENIGN: &str = "eNrtlMFKw0AQhje1h1CsVPCgnsqepaQevRVb7UGwqAdBJK7NtixNd
 const DENSE_MANAGED_LAMBDA: &str = "eNrtmU1oE0EUx9+mUWM/MBYVtR7KelEUTdJWW8HqbpLN2qa1aRKt/XCZbDZpzGZT89GklIDgoQhSEMGDF8GTelLwIKJ4sR4FPfQs9KIXD1bPOrubTTfdLYggCM4fZib75vf2DW9mAnm5xQe4jtaDrS0uFxj6WRcc0p89dfv6t3cfLvKBcQd1n3J0mklDrQ6gAPZ2ghNgldK9Zh119yQFRH9fpRXXR26cHwN1Qx3gBsu+dtZ3ZNnYGeemsa6234zoNHnqe3xEHfcbtkvT/Rwb4wN4RTjibvUoHPnkMGIYUQaH2q5xUUyBsT4KmseNeGNQxTGMmU/16F3QPMbX3n5nY2EOxz2nPh9VUwDwbDXSCrMmw2tqPQh91IZhdfZgGNZMxNrUzVFoNxHrD+9F4KWJeHTJV4OnKjGoGz47H9yAJZPLrvfLK7DP5PLm9uFVuGoi0POl73DHREzf7fqRe/WGJof6j8VFo8HGQafwyfqqnZkvTx6vkOQQ/fcK+S+GtRvhbv6upetXZpEWZVQsCgrKSfSZbjoqXS9LSimDZPp4Ny3mlVQmje2LtAEUVbuMFqRCET9ObfYPo1wiibbwleYz2mtTZUUsZfKK+gK6txJkmjWidgG16/fkce+fYPgI24SEIuxcGvsNF012f5qJMFtqkhnOqfPXzfF4hk0xbIzxZwOxUt6f6BlDTE7ODkfCyC8PpNBlbyXRM+SZ8J5ErDLaJ/aMy4lolvWluV5Rf0/6WLoynwx5K2Gft4AC8bLIK6f8gWrxymVvZjIUPCam09ri1E5cuKB/DMdRORgbH4nzcdwmRuLXorhd4EaD1VgpghtTjQ+w0XgvzkFFW+lZnDilLMt6P2PKolBamNPSKzdyn8sny7JmE4QcyiiCQNdqMzU8k5UKqCjM493T80/7Tni9JzyqUwKJWUlJqsaSpBTzhZScr9C15vP0ooPcKSIiIiIiIiIiIiIion9RHB9gG6V6TYeHFidbwAXtalFXqpYKSPCA2wWg/0FwHhwmeBPotYCUPeizgA57sMcCttiDvRbQaQ/2WcBt9uApC7jdHjxtAXfYg/0W0GUPDljAnQ2wA/aoIP4JL8mCXkSBA5RewHE3Mq6V2vUqjqu5skNEtKFf+u9HpA==";
 
 fn inflate(b64: &str) -> Vec<u8> {
-    let compressed = crate::formats::keras_lambda::decode_base64(b64, 1 << 20).expect("base64");
+    let compressed = crate::encoding::decode_base64(b64.as_bytes(), 1 << 20).expect("base64");
     let mut out = Vec::new();
     flate2::read::ZlibDecoder::new(&compressed[..]).read_to_end(&mut out).expect("zlib");
     out

@@ -15,7 +15,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use warden_core::Severity;
 
-use crate::context::{LIMIT_EXCEEDED, ScanContext};
+use crate::context::{CappedReports, LIMIT_EXCEEDED, ScanContext};
 use crate::rules::{ATLAS_DENIAL_OF_SERVICE, ATLAS_EMBED_MALWARE, ATLAS_UNSAFE_ARTIFACT, Rule};
 
 /// The header is not what the format requires.
@@ -142,12 +142,12 @@ const DTYPE_BITS: &[(&str, u64)] = &[
 
 /// Scans a safetensors file.
 pub(crate) fn scan(ctx: &mut ScanContext<'_>, data: &[u8]) {
-    let mut problems = Problems::default();
+    let mut problems = CappedReports::new(MAX_REPORTED_PROBLEMS);
     check(ctx, data, &mut problems);
-    problems.finish(ctx);
+    problems.finish(ctx, &MALFORMED, "header problems");
 }
 
-fn check(ctx: &mut ScanContext<'_>, data: &[u8], problems: &mut Problems) {
+fn check(ctx: &mut ScanContext<'_>, data: &[u8], problems: &mut CappedReports) {
     let Some(len_bytes) = data.get(..8) else {
         problems.report(ctx, &MALFORMED, Some(0), format!("file is {} bytes, shorter than the 8-byte header length", data.len()));
         return;
@@ -209,7 +209,7 @@ fn check(ctx: &mut ScanContext<'_>, data: &[u8], problems: &mut Problems) {
 /// Checks that tensors tile the data region exactly: no gaps, no overlaps, nothing after.
 fn check_layout(
     ctx: &mut ScanContext<'_>,
-    problems: &mut Problems,
+    problems: &mut CappedReports,
     tensors: &[TensorDecl],
     data_len: u64,
     data_start: u64,
@@ -492,31 +492,6 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
             }
         }
         Ok(Value::Object(object))
-    }
-}
-
-/// Reports problems up to a cap, then one finding counting the rest (a hostile header can hold
-/// millions of broken entries).
-#[derive(Default)]
-struct Problems {
-    reported: usize,
-    suppressed: usize,
-}
-
-impl Problems {
-    fn report(&mut self, ctx: &mut ScanContext<'_>, rule: &'static Rule, offset: Option<u64>, message: impl Into<String>) {
-        if self.reported < MAX_REPORTED_PROBLEMS {
-            self.reported += 1;
-            ctx.report(rule, offset, message);
-        } else {
-            self.suppressed += 1;
-        }
-    }
-
-    fn finish(self, ctx: &mut ScanContext<'_>) {
-        if self.suppressed > 0 {
-            ctx.report(&MALFORMED, None, format!("{} further header problems not listed individually", self.suppressed));
-        }
     }
 }
 

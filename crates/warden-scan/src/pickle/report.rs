@@ -505,7 +505,7 @@ fn decode_payload(data: &[u8], payload: Payload) -> Option<Vec<u8>> {
                 .map(|c| u8::try_from(u32::from(c)).ok())
                 .collect()
         }
-        Decoding::Base64 => value::base64_decode(&raw),
+        Decoding::Base64 => crate::encoding::decode_base64(&raw, usize::MAX),
         Decoding::Hex => value::hex_decode(&raw),
     }
 }

@@ -205,34 +205,6 @@ fn escape_decode(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// Decodes standard or URL-safe base64, ignoring whitespace (as `base64.b64decode` after
-/// `binascii` does); `None` when it is not base64.
-pub(crate) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len() / 4 * 3);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for &c in input {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            b' ' | b'\n' | b'\r' | b'\t' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 /// Decodes hexadecimal digits, ignoring whitespace (`bytes.fromhex`).
 pub(crate) fn hex_decode(input: &[u8]) -> Option<Vec<u8>> {
     let digits: Vec<u8> = input
@@ -319,8 +291,6 @@ mod tests {
 
     #[test]
     fn decoders() {
-        assert_eq!(base64_decode(b"gARLAS4=").unwrap(), b"\x80\x04K\x01.");
-        assert!(base64_decode(b"**").is_none());
         assert_eq!(hex_decode(b"80 04 4b01 2e").unwrap(), b"\x80\x04K\x01.");
         assert!(hex_decode(b"8").is_none());
     }
