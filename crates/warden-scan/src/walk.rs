@@ -51,8 +51,15 @@ pub fn scan_paths(paths: &[PathBuf], settings: &ScanSettings, on_file: &(dyn Fn(
         let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.clone(), source })?;
         if meta.is_dir() {
             collect_dir(path, &mut files, &mut report);
-        } else {
+        } else if meta.is_file() {
             files.push(path.clone());
+        } else {
+            // Opening a FIFO blocks and a device never ends: only regular files are read.
+            let display = path.display().to_string();
+            let mut ctx = ScanContext::new(settings, display.clone());
+            ctx.report(&READ_ERROR, None, "not a regular file (a FIFO, socket or device); not read");
+            report.findings.extend(ctx.finish().0);
+            report.files.push(FileRecord { path: display, format: "unknown".into(), status: FileStatus::Error });
         }
     }
     let mut builder = rayon::ThreadPoolBuilder::new();

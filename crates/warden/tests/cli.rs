@@ -165,3 +165,23 @@ fn rules_lists_every_rule_with_docs() {
     assert!(ids.contains(&"scan.limit-exceeded"));
     assert!(ids.iter().any(|id| id.starts_with("pickle.")), "{ids:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn fifo_is_reported_and_never_opened() {
+    let fx = Fixture::new(&[]);
+    let fifo = fx.path("pipe.pkl");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    // Opening a FIFO with no writer would block forever: the scan must finish regardless.
+    let out = Command::cargo_bin("warden")
+        .expect("binary")
+        .current_dir(fx.dir.path())
+        .args(["scan", "--format", "json", "pipe.pkl"])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .expect("run warden");
+    assert_eq!(out.status.code(), Some(2));
+    let report = json_of(&out);
+    assert_eq!(report["files"][0]["status"], "error");
+    assert_eq!(report["findings"][0]["rule_id"], "scan.read-error");
+}
