@@ -157,9 +157,14 @@ impl<'s> ScanContext<'s> {
     /// finding when a limit was hit; a decoding error mid-stream returns what was read so far plus
     /// the error text, because a loader would also have acted on that prefix.
     pub fn inflate(&mut self, what: &str, reader: impl Read, compressed_len: Option<u64>) -> Option<Inflated> {
+        /// Output below this size never trips the ratio check (small members compress well).
+        const RATIO_FLOOR: u64 = 16 << 20;
         let limits = self.limits();
         let remaining_budget = limits.max_inflated_total.saturating_sub(self.inflated);
-        let cap = limits.max_member_bytes.min(remaining_budget);
+        let size_cap = limits.max_member_bytes.min(remaining_budget);
+        // The ratio is enforced while reading, so a bomb costs at most ratio x its compressed size.
+        let ratio_cap = compressed_len.map(|c| c.saturating_mul(limits.max_ratio).max(RATIO_FLOOR));
+        let cap = ratio_cap.map_or(size_cap, |r| r.min(size_cap));
         let mut out = Vec::new();
         let mut limited = reader.take(cap.saturating_add(1));
         let error = match limited.read_to_end(&mut out) {
@@ -169,22 +174,14 @@ impl<'s> ScanContext<'s> {
         let n = out.len() as u64;
         if n > cap {
             self.inflated = self.inflated.saturating_add(n);
-            self.report(
-                &LIMIT_EXCEEDED,
-                None,
-                format!("`{what}` inflates to more than {cap} bytes (member limit or remaining per-file budget); not inspected"),
-            );
-            return None;
-        }
-        if let Some(compressed) = compressed_len
-            && n > (1 << 20)
-            && n / compressed.max(1) > limits.max_ratio
-        {
-            self.report(
-                &LIMIT_EXCEEDED,
-                None,
-                format!("`{what}` has a compression ratio of {}:1 (limit {}:1), typical of a decompression bomb", n / compressed.max(1), limits.max_ratio),
-            );
+            let message = match (ratio_cap, compressed_len) {
+                (Some(r), Some(c)) if r < size_cap => format!(
+                    "`{what}` has a compression ratio over {}:1 ({c} compressed bytes to over {r}), typical of a decompression bomb; not inspected",
+                    limits.max_ratio
+                ),
+                _ => format!("`{what}` inflates to more than {cap} bytes (member limit or remaining per-file budget); not inspected"),
+            };
+            self.report(&LIMIT_EXCEEDED, None, message);
             return None;
         }
         if !self.charge_inflated(n) {

@@ -156,6 +156,10 @@ pub fn detect(data: &[u8]) -> Format {
     if is_old_tar(data) {
         return Format::Tar;
     }
+    // A JSON object after 8 bytes is a safetensors header whose declared length is absurd.
+    if data.len() > 9 && data[8] == b'{' {
+        return Format::Safetensors;
+    }
     Format::Unknown
 }
 
