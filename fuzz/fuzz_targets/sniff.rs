@@ -1,6 +1,11 @@
 //! Fuzz target: content sniffing plus whatever scanner it picks must never panic or hang.
 #![no_main]
 
+use std::sync::LazyLock;
+
+/// Built once: cloning the shipped policy per input would dominate the run.
+static SETTINGS: LazyLock<warden_scan::ScanSettings> = LazyLock::new(warden_scan::ScanSettings::default);
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = warden_scan::scan_bytes("<fuzz>", data, &warden_scan::ScanSettings::default());
+    let _ = warden_scan::scan_bytes("<fuzz>", data, &SETTINGS);
 });
