@@ -1,11 +1,12 @@
 """Per-tool adapters for bench/scan: run one scanner on one path, return its verdict and cost.
 
 Every adapter runs the tool as a fresh child process (its own session, in an empty scratch
-directory so no settings file or cache in the working directory is picked up), waits for it
-with os.wait4 -- the same call /usr/bin/time makes -- and takes wall time from a monotonic
-clock around it and peak RSS from the child's rusage (ru_maxrss, which the kernel reports as
-the maximum over the child and every descendant it reaped). On timeout the whole process group
-is killed.
+directory so no settings file or cache in the working directory is picked up) under
+`/usr/bin/time -f %M`, and takes wall time from a monotonic clock around it and peak RSS from
+GNU time's report (the child's ru_maxrss: the maximum over the tool and every descendant it
+reaped). The small `time` process in between matters: Linux carries a process's RSS high-water
+mark across fork and exec, so a tool forked straight from this (large) Python process would be
+charged this process's own peak. On timeout the whole process group is killed.
 
 Verdicts. Each tool has its own severity scale; a sample is *flagged* when the tool reports
 something at the top of its own scale, *lower* when it reports only lesser findings, *clean*
@@ -37,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+GNU_TIME = os.environ.get("GNU_TIME", "/usr/bin/time")  # Debian package `time`
 
 # Keep the anchors quiet and offline: no telemetry, no hub look-ups.
 TOOL_ENV = {
@@ -86,10 +88,13 @@ def measure(cmd: list[str], timeout: float, env: dict | None = None, keep_output
     scratch = cwd or tempfile.mkdtemp(prefix="bench-scan-")
     out_f = tempfile.TemporaryFile(dir=scratch)
     err_f = tempfile.TemporaryFile(dir=scratch)
+    rss_fd, rss_path = tempfile.mkstemp(dir=scratch, prefix="rss-")
+    os.close(rss_fd)
     timed_out = threading.Event()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
-                            cwd=scratch, env=full_env, start_new_session=True)
+    proc = subprocess.Popen([GNU_TIME, "-f", "%M", "-o", rss_path, *cmd], stdout=out_f,
+                            stderr=err_f, stdin=subprocess.DEVNULL, cwd=scratch, env=full_env,
+                            start_new_session=True)
 
     def _kill():
         timed_out.set()
@@ -101,11 +106,18 @@ def measure(cmd: list[str], timeout: float, env: dict | None = None, keep_output
     timer = threading.Timer(timeout, _kill)
     timer.start()
     try:
-        _, status, ru = os.wait4(proc.pid, 0)
+        proc.wait()
     finally:
         timer.cancel()
     wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    peak_kb = None
+    try:
+        # GNU time writes "Command exited with non-zero status N" / "Command terminated by
+        # signal N" before the format line; the number is the last line.
+        lines = Path(rss_path).read_text().split()
+        peak_kb = int(lines[-1]) if lines and lines[-1].isdigit() else None
+    except OSError:
+        pass
     # Anything the tool left running in its group (it should not) goes too.
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -123,7 +135,7 @@ def measure(cmd: list[str], timeout: float, env: dict | None = None, keep_output
     out, err = _read(out_f, 0), _read(err_f, keep_output)  # stdout whole: warden's report
     if cwd is None:
         shutil.rmtree(scratch, ignore_errors=True)
-    return Measured(proc.returncode, wall, ru.ru_maxrss, timed_out.is_set(), out, err)
+    return Measured(proc.returncode, wall, peak_kb, timed_out.is_set(), out, err)
 
 
 def _tail(s: str, n: int = 300) -> str:

@@ -91,6 +91,26 @@ pub struct ScanArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Bounds on untrusted input; a file that exceeds one gets a `scan.limit-exceeded` finding.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Largest archive member or compressed stream inflated into memory, in bytes [default: 1 GiB].
+    #[arg(long, value_name = "BYTES")]
+    pub max_member_size: Option<u64>,
+    /// Total bytes inflated from one input file [default: 4 GiB].
+    #[arg(long, value_name = "BYTES")]
+    pub max_inflated: Option<u64>,
+    /// Largest compression ratio once a member passes 16 MiB [default: 100].
+    #[arg(long, value_name = "N")]
+    pub max_ratio: Option<u64>,
+    /// Deepest nesting of archives and embedded files [default: 8].
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -185,3 +185,93 @@ fn fifo_is_reported_and_never_opened() {
     assert_eq!(report["files"][0]["status"], "error");
     assert_eq!(report["findings"][0]["rule_id"], "scan.read-error");
 }
+
+/// Protocol-2 pickle calling `mylab.models.Classifier()`: unknown to the shipped policy.
+const CUSTOM_CLASS_PICKLE: &[u8] = b"\x80\x02cmylab.models\nClassifier\nq\x00)\x81q\x01.";
+
+#[test]
+fn user_policy_can_allow_and_deny_callables() {
+    let allow = "version = 1\n[[allow]]\npatterns = [\"mylab.models.[A-Z]*\"]\nexamples = [\"mylab.models.Classifier\"]\n";
+    let deny = "[[deny]]\npatterns = [\"mylab.**\"]\nreason = \"lab code is not allowed in production\"\nseverity = \"high\"\n";
+    let fx = Fixture::new(&[("m.pkl", CUSTOM_CLASS_PICKLE), ("allow.toml", allow.as_bytes()), ("deny.toml", deny.as_bytes())]);
+
+    let shipped = json_of(&fx.warden(&["scan", "--format", "json", "m.pkl"]));
+    assert!(shipped["findings"].as_array().unwrap().iter().any(|f| f["rule_id"] == "pickle.unknown-global" && f["severity"] == "medium"), "{shipped:#}");
+
+    let allowed = fx.warden(&["scan", "--format", "json", "--policy", "allow.toml", "m.pkl"]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", String::from_utf8_lossy(&allowed.stdout));
+
+    // Later files win: the deny layer sits on top of the allow layer.
+    let denied = fx.warden(&["scan", "--format", "json", "--policy", "allow.toml", "--policy", "deny.toml", "m.pkl"]);
+    assert_eq!(denied.status.code(), Some(1));
+    let report = json_of(&denied);
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["severity"] == "high"
+        && f["message"].as_str().unwrap().contains("lab code is not allowed")), "{report:#}");
+}
+
+#[test]
+fn invalid_policy_is_an_error_naming_the_file() {
+    let bad_example = "[[allow]]\npatterns = [\"mylab.models.*\"]\nexamples = [\"other.Thing\"]\n";
+    let fx = Fixture::new(&[("m.pkl", CUSTOM_CLASS_PICKLE), ("bad.toml", bad_example.as_bytes()), ("broken.toml", b"[[allow]\n")]);
+    for file in ["bad.toml", "broken.toml", "missing.toml"] {
+        let out = fx.warden(&["scan", "--policy", file, "m.pkl"]);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(file) && !stderr.contains("panicked"), "{file}: {stderr}");
+    }
+}
+
+#[test]
+fn limits_can_be_raised_or_lowered_from_the_command_line() {
+    // A zip nested three deep: found at the default depth, refused at depth 1.
+    let inner = zip_of("evil.pkl", EVIL_PICKLE);
+    let outer = zip_of("inner.zip", &zip_of("middle.zip", &inner));
+    let fx = Fixture::new(&[("outer.zip", &outer)]);
+    let deep = json_of(&fx.warden(&["scan", "--format", "json", "outer.zip"]));
+    assert!(deep["findings"].as_array().unwrap().iter().any(|f| f["severity"] == "critical"), "{deep:#}");
+    let shallow = json_of(&fx.warden(&["scan", "--format", "json", "--max-depth", "1", "outer.zip"]));
+    assert!(shallow["findings"].as_array().unwrap().iter().any(|f| f["rule_id"] == "scan.limit-exceeded"), "{shallow:#}");
+    assert!(!shallow["findings"].as_array().unwrap().iter().any(|f| f["severity"] == "critical"));
+}
+
+/// A one-entry stored zip, written by hand (local header, central directory, end record).
+fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {
+    let crc = crc32(data);
+    let size = u32::try_from(data.len()).expect("small");
+    let name_len = u16::try_from(name.len()).expect("short");
+    let mut out = Vec::new();
+    out.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00");
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&name_len.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(data);
+    let central = out.len() as u32;
+    out.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00");
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&name_len.to_le_bytes());
+    out.extend_from_slice(&[0; 12]);
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+    let central_len = out.len() as u32 - central;
+    out.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x00");
+    out.extend_from_slice(&central_len.to_le_bytes());
+    out.extend_from_slice(&central.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use indicatif::{ProgressBar, ProgressStyle};
 use warden_core::render::{ToolInfo, json, sarif, table};
 use warden_core::{FileStatus, Report, Severity};
-use warden_scan::{Policy, ScanSettings};
+use warden_scan::{Limits, Policy, ScanSettings};
 
 use crate::cli::{FormatArg, GlobalArgs, ScanArgs, SeverityArg};
 use crate::commands::ExitStatus;
@@ -18,7 +18,13 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         anyhow::bail!("`--jobs` must be at least 1");
     }
     let policy = load_policy(&args.policy)?;
-    let settings = ScanSettings { policy, jobs: args.jobs, ..ScanSettings::default() };
+    let mut limits = Limits::default();
+    let given = &args.limits;
+    limits.max_member_bytes = given.max_member_size.unwrap_or(limits.max_member_bytes);
+    limits.max_inflated_total = given.max_inflated.unwrap_or(limits.max_inflated_total);
+    limits.max_ratio = given.max_ratio.unwrap_or(limits.max_ratio);
+    limits.max_depth = given.max_depth.unwrap_or(limits.max_depth);
+    let settings = ScanSettings { limits, policy, jobs: args.jobs };
 
     let show_progress = !args.no_progress && !global.quiet && global.verbose == 0 && std::io::stderr().is_terminal();
     let progress = if show_progress {
@@ -60,12 +66,13 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
-// TEMPORARY until the policy module lands: user policy files are refused.
+/// The shipped policy with each `--policy` file stacked on top, later files winning.
 fn load_policy(paths: &[std::path::PathBuf]) -> anyhow::Result<Policy> {
-    if let Some(path) = paths.first() {
-        anyhow::bail!("policy files are not supported yet (`{}`)", path.display());
+    let mut policy = Policy::default();
+    for path in paths {
+        policy.merge(Policy::from_file(path)?);
     }
-    Ok(Policy::default())
+    Ok(policy)
 }
 
 fn render(report: &Report, format: FormatArg) -> anyhow::Result<String> {
