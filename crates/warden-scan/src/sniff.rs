@@ -184,7 +184,7 @@ fn is_safetensors(data: &[u8]) -> bool {
         return false;
     }
     let n = u64::from_le_bytes(data[..8].try_into().expect("8 bytes"));
-    n >= 2 && n < 1 << 48 && data[8] == b'{'
+    (2..1 << 48).contains(&n) && data[8] == b'{'
 }
 
 /// A zlib header: CM=8, window <= 32K, and the header checksum holds.
