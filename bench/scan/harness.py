@@ -27,6 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no __pycache__ inside bench/scan
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tools as T  # noqa: E402
 

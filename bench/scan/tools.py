@@ -212,8 +212,8 @@ class Picklescan(Tool):
     def interpret(self, m, scratch):
         text = m.stdout + "\n" + m.stderr
         got = {k: r.search(text) for k, r in self._re.items()}
-        if got["Dangerous globals"] is None:
-            return ToolResult(self.name, "", "crash", detail=_tail(m.stderr))
+        if got["Dangerous globals"] is None:  # its tracebacks go to stdout
+            return ToolResult(self.name, "", "crash", detail=_tail(text))
         dangerous = int(got["Dangerous globals"].group(1))
         suspicious = int(got["Suspicious globals"].group(1))
         found = re.findall(r"^  \* (\S+) - (dangerous|suspicious)$", text, re.M)
