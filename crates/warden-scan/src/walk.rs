@@ -213,5 +213,14 @@ fn map_file(path: &Path) -> std::io::Result<FileData> {
     // multi-gigabyte checkpoints without reading their tensor payloads into memory.
     #[allow(unsafe_code)]
     let map = unsafe { memmap2::Mmap::map(&file)? };
+    // Containers of tensors are read by jumping between headers and skipping the payloads: there,
+    // kernel read-ahead around each touched page would pull megabytes of weights into memory for
+    // nothing. Streams that are read front to back (pickles, tar, compressed) keep read-ahead.
+    if matches!(
+        crate::sniff::detect(&map),
+        Format::Zip | Format::Safetensors | Format::Gguf | Format::Hdf5 | Format::Numpy
+    ) {
+        let _ = map.advise(memmap2::Advice::Random);
+    }
     Ok(FileData::Mapped(map))
 }
