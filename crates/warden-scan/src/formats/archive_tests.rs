@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use warden_core::{Finding, Severity};
 
 use super::*;
-use crate::formats::zip_fixture::{EVIL_PICKLE, Member, ZipBuilder, assert_pickle_detected_in};
+use crate::formats::zip_fixture::{EVIL_PICKLE, Member, ZipBuilder, assert_pickle_detected_in, reached, short_npy};
 use crate::settings::{Limits, ScanSettings};
 use crate::walk::scan_bytes;
 
@@ -18,24 +18,7 @@ fn with_rule<'f>(findings: &'f [Finding], id: &str) -> Vec<&'f Finding> {
     findings.iter().filter(|f| f.rule_id.as_str() == id).collect()
 }
 
-/// A `.npy` one byte short: reaching it yields `numpy.truncated`, independent of the pickle scanner.
-fn short_npy() -> Vec<u8> {
-    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
-    let mut text = header.to_owned();
-    text.push_str(&" ".repeat((64 - (10 + header.len() + 1) % 64) % 64));
-    text.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(&[0; 7]);
-    out
-}
 
-fn reached(findings: &[Finding], member: &str) -> bool {
-    findings
-        .iter()
-        .any(|f| f.rule_id.as_str() == "numpy.truncated" && f.location.member.as_deref().is_some_and(|m| m.ends_with(member)))
-}
 
 fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());

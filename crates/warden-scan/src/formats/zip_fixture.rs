@@ -12,6 +12,27 @@ use crate::walk::scan_bytes;
 /// Protocol-2 pickle of `os.system("id")`: proves a member's bytes reached the pickle scanner.
 pub(crate) const EVIL_PICKLE: &[u8] = b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
 
+/// A `.npy` file that is one byte short: scanning it yields `numpy.truncated` at its member,
+/// which proves a member's bytes were decoded and reached a scanner without the pickle machine.
+pub(crate) fn short_npy() -> Vec<u8> {
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
+    let mut text = header.to_owned();
+    text.push_str(&" ".repeat((64 - (10 + header.len() + 1) % 64) % 64));
+    text.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&[0; 7]);
+    out
+}
+
+/// Whether the short `.npy` was reached at a member whose path ends with `member`.
+pub(crate) fn reached(findings: &[Finding], member: &str) -> bool {
+    findings
+        .iter()
+        .any(|f| f.rule_id.as_str() == "numpy.truncated" && f.location.member.as_deref().is_some_and(|m| m.ends_with(member)))
+}
+
 
 /// One member to write. Fields left `None` take the value the central record has.
 #[derive(Clone)]

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use warden_core::{Finding, Severity};
 
 use super::*;
-use crate::formats::zip_fixture::{EVIL_PICKLE, Member, ZipBuilder, assert_pickle_detected_in};
+use crate::formats::zip_fixture::{EVIL_PICKLE, Member, ZipBuilder, assert_pickle_detected_in, reached, short_npy};
 use crate::settings::{Limits, ScanSettings};
 use crate::walk::scan_bytes;
 
@@ -27,26 +27,7 @@ fn quiet(findings: &[Finding]) -> bool {
     findings.iter().all(|f| f.severity < Severity::Medium)
 }
 
-/// A `.npy` file that is one byte short: scanning it yields `numpy.truncated` at its member,
-/// which proves a member's bytes were decoded and reached the scanner without the pickle machine.
-fn short_npy() -> Vec<u8> {
-    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
-    let mut text = header.to_owned();
-    text.push_str(&" ".repeat((64 - (10 + header.len() + 1) % 64) % 64));
-    text.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(text.len() as u16).to_le_bytes());
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(&[0; 7]);
-    out
-}
 
-/// Whether the short `.npy` was reached at a member whose path ends with `member`.
-fn reached(findings: &[Finding], member: &str) -> bool {
-    findings
-        .iter()
-        .any(|f| f.rule_id.as_str() == "numpy.truncated" && f.location.member.as_deref().is_some_and(|m| m.ends_with(member)))
-}
 
 #[test]
 fn ordinary_zips_are_quiet() {
