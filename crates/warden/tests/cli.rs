@@ -139,6 +139,8 @@ fn sarif_output_validates_against_the_oasis_schema() {
     // GitHub code scanning needs every result's rule described in tool.driver.rules.
     let rules: Vec<&str> = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     for result in results {
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().is_some_and(|line| line >= 1), "GitHub needs startLine: {result:#}");
         let id = result["ruleId"].as_str().unwrap();
         let index = result["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[index], id);

@@ -97,12 +97,13 @@ fn result_value(finding: &Finding, rule_index: usize) -> Value {
     if let Some(stripped) = uri.strip_prefix("./") {
         uri = stripped.to_owned();
     }
-    let mut physical = json!({"artifactLocation": {"uri": uri}});
+    // GitHub code scanning needs `startLine` in every region (its rule GH1003), even for binary
+    // artifacts; the byte offset rides along where known.
+    let mut region = json!({"startLine": finding.location.line.unwrap_or(1)});
     if let Some(offset) = finding.location.offset {
-        physical["region"] = json!({"byteOffset": offset});
-    } else {
-        physical["region"] = json!({"startLine": finding.location.line.unwrap_or(1)});
+        region["byteOffset"] = json!(offset);
     }
+    let physical = json!({"artifactLocation": {"uri": uri}, "region": region});
     let mut location = json!({"physicalLocation": physical});
     if let Some(member) = &finding.location.member {
         location["logicalLocations"] = json!([{"name": member, "kind": "module", "fullyQualifiedName": format!("{uri}!/{member}")}]);
