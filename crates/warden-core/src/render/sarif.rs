@@ -59,6 +59,20 @@ pub fn to_value(report: &Report, tool: &ToolInfo) -> Value {
     })
 }
 
+/// Percent-encodes a path into a URI reference (spaces, `%`, `#`, `?` and non-ASCII bytes), as
+/// SARIF's `artifactLocation.uri` must be a valid URI.
+fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn level(severity: Severity) -> &'static str {
     match severity {
         Severity::Critical | Severity::High => "error",
@@ -93,10 +107,8 @@ fn rule_value(id: &str, title: &str, description: &str, severity: Severity, atla
 
 fn result_value(finding: &Finding, rule_index: usize) -> Value {
     // SARIF artifact URIs are relative paths with forward slashes; archive members use `!/`.
-    let mut uri = finding.location.path.replace('\\', "/");
-    if let Some(stripped) = uri.strip_prefix("./") {
-        uri = stripped.to_owned();
-    }
+    let path = finding.location.path.replace('\\', "/");
+    let uri = uri_path(path.strip_prefix("./").unwrap_or(&path));
     // GitHub code scanning needs `startLine` in every region (its rule GH1003), even for binary
     // artifacts; the byte offset rides along where known.
     let mut region = json!({"startLine": finding.location.line.unwrap_or(1)});
@@ -106,7 +118,7 @@ fn result_value(finding: &Finding, rule_index: usize) -> Value {
     let physical = json!({"artifactLocation": {"uri": uri}, "region": region});
     let mut location = json!({"physicalLocation": physical});
     if let Some(member) = &finding.location.member {
-        location["logicalLocations"] = json!([{"name": member, "kind": "module", "fullyQualifiedName": format!("{uri}!/{member}")}]);
+        location["logicalLocations"] = json!([{"name": member, "kind": "module", "fullyQualifiedName": format!("{path}!/{member}")}]);
     }
     let mut text = finding.message.clone();
     if let Some(remediation) = &finding.remediation {
@@ -126,4 +138,16 @@ fn result_value(finding: &Finding, rule_index: usize) -> Value {
         "partialFingerprints": {"wardenLocation/v1": format!("{}|{}|{}", finding.rule_id, finding.location.display(), finding.message)},
         "properties": properties,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(uri_path("models/my model#1.pt"), "models/my%20model%231.pt");
+        assert_eq!(uri_path("/abs/ü.pkl"), "/abs/%C3%BC.pkl");
+        assert_eq!(uri_path("a/b-c_d.e~f"), "a/b-c_d.e~f");
+    }
 }
