@@ -277,3 +277,19 @@ fn crc32(data: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[test]
+fn table_and_sarif_reports_are_stable() {
+    let fx = Fixture::new(&[("models/evil.pkl", EVIL_PICKLE), ("models/bundle.zip", &zip_of("inner/data.pkl", EVIL_PICKLE)), ("models/ok.pkl", BENIGN_PICKLE)]);
+    let table = fx.warden(&["scan", "--jobs", "1", "models"]);
+    assert_eq!(table.status.code(), Some(1));
+    insta::assert_snapshot!("table_report", String::from_utf8_lossy(&table.stdout));
+    let mut sarif = json_of(&fx.warden(&["scan", "--format", "sarif", "models"]));
+    // Only the results, without rule indexes: the rule catalogue grows with every release
+    // (`sarif_output_validates_against_the_oasis_schema` checks the indexes).
+    let results = sarif["runs"][0]["results"].as_array_mut().unwrap();
+    for result in results.iter_mut() {
+        result.as_object_mut().unwrap().remove("ruleIndex");
+    }
+    insta::assert_json_snapshot!("sarif_results", results);
+}
