@@ -156,8 +156,9 @@ pub fn detect(data: &[u8]) -> Format {
     if is_old_tar(data) {
         return Format::Tar;
     }
-    // A JSON object after 8 bytes is a safetensors header whose declared length is absurd.
-    if data.len() > 9 && data[8] == b'{' {
+    // A JSON object after 8 binary bytes is a safetensors header whose declared length is absurd.
+    // (Text whose ninth character is `{` is not: a length field is never all printable.)
+    if data.len() > 9 && data[8] == b'{' && !data[..8].iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
         return Format::Safetensors;
     }
     Format::Unknown
@@ -241,6 +242,10 @@ mod tests {
         let mut data = 2u64.to_le_bytes().to_vec();
         data.extend_from_slice(b"{}");
         assert_eq!(detect(&data), Format::Safetensors);
+        let mut absurd = (1u64 << 60).to_le_bytes().to_vec();
+        absurd.extend_from_slice(b"{\"a\":1}");
+        assert_eq!(detect(&absurd), Format::Safetensors);
+        assert_eq!(detect(b"EMOJI = {\n    \"a\": 1,\n}\n"), Format::Unknown);
         let mut pickle_like = 0x0480u64.to_le_bytes().to_vec();
         pickle_like.extend_from_slice(b"{}");
         assert_eq!(detect(&pickle_like), Format::Safetensors);

@@ -47,7 +47,9 @@ pub(crate) static CORRUPT_STREAM: Rule = Rule {
 /// A symbolic or hard link inside an archive.
 pub(crate) static LINK_ENTRY: Rule = Rule {
     id: "archive.link-entry",
-    severity: Severity::Medium,
+    // Links inside the tree are normal (Hugging Face cache snapshots are made of them); only a
+    // link that leaves the extraction directory is raised to high.
+    severity: Severity::Low,
     title: "archive contains a link",
     description: "The archive contains a symbolic or hard link. Extracting it creates a link that a later write or \
                   load follows; a link that points outside the extraction directory lets the archive read or \

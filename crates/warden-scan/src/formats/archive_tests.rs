@@ -179,7 +179,7 @@ fn links_and_devices_are_reported() {
     let links = with_rule(&findings, "archive.link-entry");
     assert_eq!(links.len(), 3, "{findings:#?}");
     let severities: Vec<Severity> = links.iter().map(|f| f.severity).collect();
-    assert_eq!(severities, [Severity::High, Severity::Medium, Severity::High]);
+    assert_eq!(severities, [Severity::High, Severity::Low, Severity::High]);
     assert_eq!(with_rule(&findings, "archive.special-entry").len(), 1);
 }
 
