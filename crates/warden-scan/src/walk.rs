@@ -135,7 +135,9 @@ fn scan_file_inner(path: &Path, display: &str, settings: &ScanSettings) -> (File
             return (FileRecord { path: display.to_owned(), format: "unknown".into(), status: FileStatus::Error }, findings);
         }
     };
-    crate::dispatch::scan_bytes(&mut ctx, data.as_slice());
+    let format = crate::sniff::detect(data.as_slice());
+    data.advise_for(format);
+    crate::dispatch::scan_as(&mut ctx, data.as_slice(), format);
     let (findings, format) = ctx.finish();
     (record(display.to_owned(), format, &findings), findings)
 }
@@ -194,6 +196,17 @@ impl FileData {
             FileData::Read(vec) => vec,
         }
     }
+
+    /// Containers of tensors are read by jumping between headers and skipping the payloads:
+    /// there, kernel read-ahead around each touched page would pull megabytes of weights into
+    /// memory for nothing. Streams read front to back (pickles, tar, compressed) keep read-ahead.
+    fn advise_for(&self, format: Format) {
+        if let FileData::Mapped(map) = self
+            && matches!(format, Format::Zip | Format::Safetensors | Format::Gguf | Format::Hdf5 | Format::Numpy)
+        {
+            let _ = map.advise(memmap2::Advice::Random);
+        }
+    }
 }
 
 fn map_file(path: &Path) -> std::io::Result<FileData> {
@@ -213,14 +226,5 @@ fn map_file(path: &Path) -> std::io::Result<FileData> {
     // multi-gigabyte checkpoints without reading their tensor payloads into memory.
     #[allow(unsafe_code)]
     let map = unsafe { memmap2::Mmap::map(&file)? };
-    // Containers of tensors are read by jumping between headers and skipping the payloads: there,
-    // kernel read-ahead around each touched page would pull megabytes of weights into memory for
-    // nothing. Streams that are read front to back (pickles, tar, compressed) keep read-ahead.
-    if matches!(
-        crate::sniff::detect(&map),
-        Format::Zip | Format::Safetensors | Format::Gguf | Format::Hdf5 | Format::Numpy
-    ) {
-        let _ = map.advise(memmap2::Advice::Random);
-    }
     Ok(FileData::Mapped(map))
 }
