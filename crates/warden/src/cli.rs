@@ -39,6 +39,30 @@ pub enum Command {
     Scan(ScanArgs),
     /// List the rules warden can report, with their severity and ATLAS techniques.
     Rules(RulesArgs),
+    /// Digest a model file or directory (SHA-256 or BLAKE3, sharded, parallel).
+    Hash(crate::commands::hash::HashArgs),
+    /// Sign a model file or directory as an OpenSSF Model Signing bundle.
+    Sign(crate::commands::sign::SignArgs),
+    /// Verify a model against an OpenSSF Model Signing bundle.
+    Verify(crate::commands::verify::VerifyArgs),
+    /// Generate signing (ECDSA) or encryption (age X25519) keys.
+    Keygen(crate::commands::keygen::KeygenArgs),
+    /// Encrypt a file or model directory in the age format.
+    Encrypt(crate::commands::encrypt::EncryptArgs),
+    /// Decrypt age-encrypted files or directories.
+    Decrypt(crate::commands::decrypt::DecryptArgs),
+    /// Datasets: find and anonymise PII, validate, profile, detect poisoning.
+    Data(crate::commands::data::DataArgs),
+    /// Per-column drift between a reference and a current dataset.
+    Drift(crate::commands::drift::DriftArgs),
+    /// Fairness metrics across groups, and mitigation.
+    Fairness(crate::commands::fairness::FairnessArgs),
+    /// Watch inference traffic for extraction, evasion and inversion attacks.
+    Monitor(crate::commands::monitor::MonitorArgs),
+    /// Threat model, risk register and compliance views of an AI system description.
+    Assess(crate::commands::assess::AssessArgs),
+    /// Manage the local MITRE ATLAS threat catalogue.
+    Atlas(crate::commands::atlas::AtlasArgs),
 }
 
 /// Output formats for reports.

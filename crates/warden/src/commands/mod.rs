@@ -1,7 +1,19 @@
 //! One module per subcommand; each returns an [`ExitStatus`].
 
+pub mod assess;
+pub mod atlas;
+pub mod data;
+pub mod decrypt;
+pub mod drift;
+pub mod encrypt;
+pub mod fairness;
+pub mod hash;
+pub mod keygen;
+pub mod monitor;
 mod rules;
 mod scan;
+pub mod sign;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -33,5 +45,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&args, &cli.global),
         Command::Rules(args) => rules::run(&args),
+        Command::Hash(args) => hash::run(&args, &cli.global),
+        Command::Sign(args) => sign::run(&args, &cli.global),
+        Command::Verify(args) => verify::run(&args, &cli.global),
+        Command::Keygen(args) => keygen::run(&args, &cli.global),
+        Command::Encrypt(args) => encrypt::run(&args, &cli.global),
+        Command::Decrypt(args) => decrypt::run(&args, &cli.global),
+        Command::Data(args) => data::run(&args, &cli.global),
+        Command::Drift(args) => drift::run(&args, &cli.global),
+        Command::Fairness(args) => fairness::run(&args, &cli.global),
+        Command::Monitor(args) => monitor::run(&args, &cli.global),
+        Command::Assess(args) => assess::run(&args, &cli.global),
+        Command::Atlas(args) => atlas::run(&args, &cli.global),
     }
 }
