@@ -10,8 +10,9 @@ Exit codes:
   1  findings at or above --fail-on
   2  error: bad arguments, an unreadable input, or a file the scanner could not inspect";
 
-/// warden protects AI systems across their lifecycle: it scans model artifacts for code
-/// execution, tampering and malformed data before anyone loads them.
+/// warden protects AI systems across their lifecycle: it scans model artifacts before anyone
+/// loads them, signs and encrypts models, finds PII and poisoning in datasets, watches drift,
+/// fairness and attacks in production, and assesses threats and compliance.
 #[derive(Debug, Parser)]
 #[command(name = "warden", version, about, long_about = None, after_help = EXIT_CODES, propagate_version = true)]
 pub struct Cli {
