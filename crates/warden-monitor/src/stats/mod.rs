@@ -7,7 +7,7 @@ mod kolmogorov;
 pub use kolmogorov::{KsMethod, kolmogorov_sf, ks_2samp, ks_statistic, smirnov_sf};
 
 use statrs::function::erf::erfc;
-use statrs::function::gamma::gamma_ur;
+use statrs::function::gamma::checked_gamma_ur;
 
 /// Pearson's chi-square goodness of fit (`scipy.stats.chisquare(f_obs, f_exp)`):
 /// `(statistic, p_value)` with `len - 1` degrees of freedom.
@@ -18,10 +18,25 @@ pub fn chisquare(observed: &[f64], expected: &[f64]) -> (f64, f64) {
         f64::NAN
     } else if stat.is_infinite() {
         0.0
+    } else if stat <= 0.0 {
+        // Identical distributions: scipy gives 1 (statrs' Q(a, x) is only defined for x > 0).
+        1.0
     } else {
-        gamma_ur(dof / 2.0, stat / 2.0)
+        checked_gamma_ur(dof / 2.0, stat / 2.0).unwrap_or(f64::NAN)
     };
     (stat, p)
+}
+
+#[cfg(test)]
+mod chisquare_tests {
+    use super::chisquare;
+
+    #[test]
+    fn identical_observed_and_expected_give_p_one_without_panicking() {
+        let (stat, p) = chisquare(&[3.0, 5.0, 2.0], &[3.0, 5.0, 2.0]);
+        assert_eq!(stat, 0.0);
+        assert_eq!(p, 1.0);
+    }
 }
 
 /// Two-sided p-value of a standard normal statistic, `2 (1 - Phi(|z|))`.
