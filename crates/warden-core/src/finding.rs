@@ -211,6 +211,12 @@ impl Finding {
             remediation: None,
         }
     }
+
+    /// The same finding with supporting detail attached.
+    pub fn with_evidence(mut self, evidence: impl Into<String>) -> Self {
+        self.evidence = Some(evidence.into());
+        self
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@
 pub mod finding;
 pub mod render;
 pub mod report;
+pub mod rule;
 
 pub use finding::{Finding, Location, RuleId, Severity};
 pub use report::{FileRecord, FileStatus, Report};
+pub use rule::Rule;

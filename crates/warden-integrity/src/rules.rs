@@ -3,22 +3,8 @@
 use warden_core::Severity;
 use warden_core::render::RuleInfo;
 
-/// A verification rule: the fixed parts of every finding it produces.
-#[derive(Debug)]
-pub struct Rule {
-    /// Stable id.
-    pub id: &'static str,
-    /// Severity of its findings.
-    pub severity: Severity,
-    /// One-line title.
-    pub title: &'static str,
-    /// Why it matters.
-    pub description: &'static str,
-    /// MITRE ATLAS technique ids.
-    pub atlas: &'static [&'static str],
-    /// What to do about it.
-    pub remediation: &'static str,
-}
+/// A verification rule (the shared shape from `warden-core`).
+pub use warden_core::Rule;
 
 /// ATLAS: AI Supply Chain Compromise: Model.
 const SUPPLY_CHAIN_MODEL: &str = "AML.T0010.003";
@@ -132,7 +118,7 @@ pub static RULES: &[&Rule] = &[
 pub fn rule_infos() -> Vec<RuleInfo> {
     RULES
         .iter()
-        .map(|r| RuleInfo { id: r.id.into(), title: r.title.into(), description: r.description.into(), severity: r.severity, atlas: r.atlas.iter().map(|s| (*s).to_owned()).collect() })
+        .map(|r| r.info())
         .collect()
 }
 

@@ -270,8 +270,8 @@ pub fn findings(report: &FairnessReport, path: &str) -> Vec<Finding> {
             out.push(FOUR_FIFTHS.finding(
                 format!("group {} has disparate impact {di:.3} (< 0.8)", g.group.join(",")),
                 loc,
-                format!("selection_rate={:.4} count={} disparate_impact={di:.4}", g.selection_rate, g.count),
-            ));
+            )
+            .with_evidence(format!("selection_rate={:.4} count={} disparate_impact={di:.4}", g.selection_rate, g.count)));
         }
     }
     if report.equalized_odds_difference > 0.1 {
@@ -280,11 +280,11 @@ pub fn findings(report: &FairnessReport, path: &str) -> Vec<Finding> {
         out.push(EQUALIZED_ODDS.finding(
             format!("equalized odds difference is {:.3}", report.equalized_odds_difference),
             loc,
-            format!(
-                "equal_opportunity_difference={:.4} equalized_odds_difference={:.4}",
-                report.equal_opportunity_difference, report.equalized_odds_difference
-            ),
-        ));
+        )
+        .with_evidence(format!(
+            "equal_opportunity_difference={:.4} equalized_odds_difference={:.4}",
+            report.equal_opportunity_difference, report.equalized_odds_difference
+        )));
     }
     out
 }

@@ -1,25 +1,10 @@
 //! The catalogue of scan rules. Each format module declares its own [`Rule`] statics and lists
 //! them in a `RULES` slice; [`all`] gathers them for `warden rules` and SARIF.
 
-use warden_core::Severity;
 use warden_core::render::RuleInfo;
 
-/// A scan rule: the fixed parts of every finding it produces.
-#[derive(Debug)]
-pub struct Rule {
-    /// Stable id, `<area>.<kebab-name>`.
-    pub id: &'static str,
-    /// Default severity (policy may raise or lower it for pickle globals).
-    pub severity: Severity,
-    /// One-line title.
-    pub title: &'static str,
-    /// Why it matters, for docs and SARIF.
-    pub description: &'static str,
-    /// MITRE ATLAS technique ids.
-    pub atlas: &'static [&'static str],
-    /// What to do about it.
-    pub remediation: &'static str,
-}
+/// A scan rule (the shared shape from `warden-core`).
+pub use warden_core::Rule;
 
 /// ATLAS: AI Supply Chain Compromise: Model.
 pub const ATLAS_SUPPLY_CHAIN_MODEL: &str = "AML.T0010.003";
@@ -57,13 +42,7 @@ pub fn all() -> Vec<&'static Rule> {
 pub fn rule_infos() -> Vec<RuleInfo> {
     all()
         .into_iter()
-        .map(|r| RuleInfo {
-            id: r.id.to_owned(),
-            title: r.title.to_owned(),
-            description: r.description.to_owned(),
-            severity: r.severity,
-            atlas: r.atlas.iter().map(|s| (*s).to_owned()).collect(),
-        })
+        .map(|r| r.info())
         .collect()
 }
 

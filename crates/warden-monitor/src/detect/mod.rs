@@ -263,7 +263,7 @@ impl Monitor {
                 let mut loc = Location::file(self.source.clone());
                 loc.client_id = Some(event.client_id.clone());
                 loc.line = line;
-                Alert { finding: rule.finding(message, loc, format!("{evidence}; after {queries} queries")), after_queries: queries }
+                Alert { finding: rule.finding(message, loc).with_evidence(format!("{evidence}; after {queries} queries")), after_queries: queries }
             })
             .collect()
     }
