@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use warden_core::Severity;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -87,6 +88,20 @@ pub enum SeverityArg {
     Critical,
     /// Never fail because of findings.
     Never,
+}
+
+impl SeverityArg {
+    /// The severity this names, or `None` for `never`.
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            SeverityArg::Info => Some(Severity::Info),
+            SeverityArg::Low => Some(Severity::Low),
+            SeverityArg::Medium => Some(Severity::Medium),
+            SeverityArg::High => Some(Severity::High),
+            SeverityArg::Critical => Some(Severity::Critical),
+            SeverityArg::Never => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,6 @@ use warden_assess::evidence::{self, Evidence};
 use warden_assess::system::SystemDescription;
 use warden_assess::{bom, compliance, controls, load, render, schema};
 use warden_core::render::{ToolInfo, json, sarif};
-use warden_core::Severity;
 
 use super::ExitStatus;
 use crate::cli::GlobalArgs;
@@ -253,14 +252,7 @@ fn assess_file(path: &Path, args: &ReportArgs) -> anyhow::Result<ExitStatus> {
     if args.save {
         save(path, args)?;
     }
-    let threshold = match args.fail_on {
-        crate::cli::SeverityArg::Info => Some(Severity::Info),
-        crate::cli::SeverityArg::Low => Some(Severity::Low),
-        crate::cli::SeverityArg::Medium => Some(Severity::Medium),
-        crate::cli::SeverityArg::High => Some(Severity::High),
-        crate::cli::SeverityArg::Critical => Some(Severity::Critical),
-        crate::cli::SeverityArg::Never => None,
-    };
+    let threshold = args.fail_on.threshold();
     Ok(match threshold {
         Some(t) if result.risks.iter().any(|r| r.severity >= t) => ExitStatus::Findings,
         _ => ExitStatus::Success,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use warden_core::render::{ToolInfo, sarif, table};
-use warden_core::{Report, Severity};
+use warden_core::Report;
 use warden_monitor::fairness::{self, FairnessReport, Outcome, is_positive};
 use warden_table::ReadOptions;
 
@@ -103,14 +103,7 @@ pub fn run(args: &FairnessArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStat
     }
     let findings = Report { findings: fairness::findings(&report, &args.data.display().to_string()), files: Vec::new() };
     output::write(args.output.as_deref(), &render(&report, &findings, args.format)?)?;
-    let fail = match args.fail_on {
-        SeverityArg::Info => Some(Severity::Info),
-        SeverityArg::Low => Some(Severity::Low),
-        SeverityArg::Medium => Some(Severity::Medium),
-        SeverityArg::High => Some(Severity::High),
-        SeverityArg::Critical => Some(Severity::Critical),
-        SeverityArg::Never => None,
-    };
+    let fail = args.fail_on.threshold();
     Ok(if fail.is_some_and(|t| findings.has_at_or_above(t)) { ExitStatus::Findings } else { ExitStatus::Success })
 }
 

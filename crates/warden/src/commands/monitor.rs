@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use warden_core::render::{ToolInfo, json, sarif, table};
-use warden_core::{Report, Severity};
+use warden_core::Report;
 use warden_monitor::detect::{EventLimits, Monitor, MonitorConfig, ReferenceProfile, parse_event};
 use warden_table::ReadOptions;
 
@@ -140,13 +140,6 @@ pub fn run(args: &MonitorArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         }
     };
     output::write(args.output.as_deref(), &text)?;
-    let fail = match args.fail_on {
-        SeverityArg::Info => Some(Severity::Info),
-        SeverityArg::Low => Some(Severity::Low),
-        SeverityArg::Medium => Some(Severity::Medium),
-        SeverityArg::High => Some(Severity::High),
-        SeverityArg::Critical => Some(Severity::Critical),
-        SeverityArg::Never => None,
-    };
+    let fail = args.fail_on.threshold();
     Ok(if fail.is_some_and(|t| report.has_at_or_above(t)) { ExitStatus::Findings } else { ExitStatus::Success })
 }

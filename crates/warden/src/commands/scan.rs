@@ -5,10 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use warden_core::render::{ToolInfo, json, sarif, table};
-use warden_core::{FileStatus, Report, Severity};
+use warden_core::{FileStatus, Report};
 use warden_scan::{Limits, Policy, ScanSettings};
 
-use crate::cli::{FormatArg, GlobalArgs, ScanArgs, SeverityArg};
+use crate::cli::{FormatArg, GlobalArgs, ScanArgs};
 use crate::commands::ExitStatus;
 use crate::output;
 
@@ -48,7 +48,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         bar.finish_and_clear();
     }
 
-    if let Some(min) = threshold(args.min_severity) {
+    if let Some(min) = args.min_severity.threshold() {
         report.findings.retain(|f| f.severity >= min);
     }
     let failed: Vec<&str> = report.files.iter().filter(|f| f.status == FileStatus::Error).map(|f| f.path.as_str()).collect();
@@ -59,7 +59,7 @@ pub fn run(args: &ScanArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
 
     Ok(if !failed.is_empty() {
         ExitStatus::Error
-    } else if threshold(args.fail_on).is_some_and(|t| report.has_at_or_above(t)) {
+    } else if args.fail_on.threshold().is_some_and(|t| report.has_at_or_above(t)) {
         ExitStatus::Findings
     } else {
         ExitStatus::Success
@@ -88,13 +88,3 @@ pub fn tool_info() -> ToolInfo {
     ToolInfo { name: "warden", version: env!("CARGO_PKG_VERSION"), rules: warden_scan::rules::rule_infos() }
 }
 
-fn threshold(arg: SeverityArg) -> Option<Severity> {
-    match arg {
-        SeverityArg::Info => Some(Severity::Info),
-        SeverityArg::Low => Some(Severity::Low),
-        SeverityArg::Medium => Some(Severity::Medium),
-        SeverityArg::High => Some(Severity::High),
-        SeverityArg::Critical => Some(Severity::Critical),
-        SeverityArg::Never => None,
-    }
-}

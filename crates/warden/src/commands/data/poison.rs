@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use warden_core::render::{ToolInfo, json, sarif, table};
-use warden_core::{FileRecord, FileStatus, Finding, Report, Severity};
+use warden_core::{FileRecord, FileStatus, Finding, Report};
 use warden_data::poison::{self, PoisonSettings};
 
 use crate::cli::{FormatArg, GlobalArgs, SeverityArg};
@@ -141,13 +141,6 @@ pub(super) fn finish(
         }
     };
     output::write(output_path, &text)?;
-    let threshold = match fail_on {
-        SeverityArg::Info => Some(Severity::Info),
-        SeverityArg::Low => Some(Severity::Low),
-        SeverityArg::Medium => Some(Severity::Medium),
-        SeverityArg::High => Some(Severity::High),
-        SeverityArg::Critical => Some(Severity::Critical),
-        SeverityArg::Never => None,
-    };
+    let threshold = fail_on.threshold();
     Ok(if threshold.is_some_and(|t| report.has_at_or_above(t)) { ExitStatus::Findings } else { ExitStatus::Success })
 }

@@ -4,7 +4,6 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use warden_core::Severity;
 use warden_core::render::{RuleInfo, ToolInfo, json, sarif, table};
 use warden_data::pii::{DetectOptions, Entity};
 use warden_data::scan::{InputKind, PiiScan, ScanOptions, scan_paths};
@@ -84,7 +83,7 @@ pub fn run(args: &ScanArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> 
     let scan = scan_paths(&args.paths, &opts)?;
     output::write(args.output.as_deref(), &render(&scan, args.format, args.threshold)?)?;
     let failed = scan.report.files.iter().any(|f| f.status == warden_core::FileStatus::Error);
-    let threshold = severity(args.fail_on);
+    let threshold = args.fail_on.threshold();
     Ok(if failed {
         ExitStatus::Error
     } else if threshold.is_some_and(|t| scan.report.has_at_or_above(t)) {
@@ -94,16 +93,6 @@ pub fn run(args: &ScanArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> 
     })
 }
 
-fn severity(arg: SeverityArg) -> Option<Severity> {
-    match arg {
-        SeverityArg::Info => Some(Severity::Info),
-        SeverityArg::Low => Some(Severity::Low),
-        SeverityArg::Medium => Some(Severity::Medium),
-        SeverityArg::High => Some(Severity::High),
-        SeverityArg::Critical => Some(Severity::Critical),
-        SeverityArg::Never => None,
-    }
-}
 
 /// Renders the scan; JSON adds a `pii` object (columns, exact counts) to the standard report.
 pub fn render(scan: &PiiScan, format: FormatArg, threshold: f32) -> anyhow::Result<String> {
