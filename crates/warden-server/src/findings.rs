@@ -1,0 +1,266 @@
+//! Findings on the server: what scans of uploads, imported reports and the suspicious-access
+//! detectors found, stored one row each and attached to an asset (and a model version) when they
+//! concern one.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use warden_core::{Finding, Location, Severity};
+
+use crate::authz::actions;
+use crate::error::{ApiError, ApiResult};
+use crate::gate::Caller;
+use crate::routes::Route;
+use crate::state::AppState;
+use crate::store::{new_id, now_ms};
+
+/// Where a stored finding came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The scan of a registry upload.
+    RegistryScan,
+    /// A report imported with `POST /api/v1/assets/{id}/findings`.
+    Import,
+    /// The server's suspicious-access detectors.
+    Alert,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::RegistryScan => "registry_scan",
+            Source::Import => "import",
+            Source::Alert => "alert",
+        }
+    }
+
+    fn parse(text: &str) -> Source {
+        match text {
+            "registry_scan" => Source::RegistryScan,
+            "alert" => Source::Alert,
+            _ => Source::Import,
+        }
+    }
+}
+
+/// A finding as the server stores and returns it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StoredFinding {
+    /// Row id.
+    pub id: String,
+    /// The asset it concerns, if any.
+    pub asset_id: Option<String>,
+    /// The model version it concerns, if any.
+    pub version_id: Option<String>,
+    /// Where it came from.
+    pub source: Source,
+    /// Who or what it is about when no asset is (a user name or an address, for alerts).
+    pub subject: String,
+    /// When it was stored (unix ms).
+    pub created_at: i64,
+    /// The finding itself, in warden's report format.
+    #[schema(value_type = Object)]
+    pub finding: Finding,
+}
+
+impl StoredFinding {
+    /// When it was stored, for people.
+    pub fn when(&self) -> String {
+        crate::ui::fmt_time(self.created_at)
+    }
+
+    /// Where it came from, for people.
+    pub fn source_name(&self) -> &'static str {
+        match self.source {
+            Source::RegistryScan => "registry scan",
+            Source::Import => "imported report",
+            Source::Alert => "alert",
+        }
+    }
+}
+
+/// Where a new finding is attached.
+#[derive(Debug, Clone, Default)]
+pub struct Attach<'a> {
+    /// The asset.
+    pub asset_id: Option<&'a str>,
+    /// The model version.
+    pub version_id: Option<&'a str>,
+    /// For alerts: the user name or address concerned.
+    pub subject: &'a str,
+}
+
+fn severity_rank(severity: Severity) -> i64 {
+    match severity {
+        Severity::Info => 0,
+        Severity::Low => 1,
+        Severity::Medium => 2,
+        Severity::High => 3,
+        Severity::Critical => 4,
+    }
+}
+
+/// Stores one finding; returns its id. `conn` is a pooled connection or an open transaction.
+pub async fn insert(conn: &mut sqlx::AnyConnection, source: Source, attach: &Attach<'_>, finding: &Finding) -> ApiResult<String> {
+    let id = new_id();
+    let location = serde_json::to_string(&finding.location).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let atlas = serde_json::to_string(&finding.atlas).map_err(|e| ApiError::Internal(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO findings (id, asset_id, version_id, source, rule_id, severity, severity_rank, title, message, location, evidence, atlas, remediation, subject, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(&id)
+    .bind(attach.asset_id)
+    .bind(attach.version_id)
+    .bind(source.as_str())
+    .bind(finding.rule_id.as_str())
+    .bind(finding.severity.as_str())
+    .bind(severity_rank(finding.severity))
+    .bind(&finding.title)
+    .bind(&finding.message)
+    .bind(location)
+    .bind(finding.evidence.as_deref())
+    .bind(atlas)
+    .bind(finding.remediation.as_deref())
+    .bind(attach.subject)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Filters of [`list`] (all optional).
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+pub struct FindingQuery {
+    /// Only this asset's findings.
+    pub asset: Option<String>,
+    /// Only this model version's findings.
+    pub version: Option<String>,
+    /// Only this source (`registry_scan`, `import`, `alert`).
+    pub source: Option<String>,
+    /// Only at or above this severity.
+    pub min_severity: Option<String>,
+    /// Only this rule.
+    pub rule_id: Option<String>,
+    /// At most this many, newest first (default 200, at most 1000).
+    pub limit: Option<i64>,
+}
+
+const COLUMNS: &str = "id, asset_id, version_id, source, rule_id, severity, title, message, location, evidence, atlas, remediation, subject, created_at";
+
+/// Findings matching `query`, newest first.
+pub async fn list(app: &AppState, query: &FindingQuery) -> ApiResult<Vec<StoredFinding>> {
+    let min_rank = match query.min_severity.as_deref() {
+        Some(text) => severity_rank(text.parse::<Severity>().map_err(|e| ApiError::BadRequest(e.to_string()))?),
+        None => 0,
+    };
+    let limit = query.limit.unwrap_or(200).clamp(1, 1000);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM findings WHERE severity_rank >= $1 \
+         AND ($2 = '' OR asset_id = $2) AND ($3 = '' OR version_id = $3) AND ($4 = '' OR source = $4) AND ($5 = '' OR rule_id = $5) \
+         ORDER BY created_at DESC, id DESC LIMIT $6"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(min_rank)
+        .bind(query.asset.as_deref().unwrap_or(""))
+        .bind(query.version.as_deref().unwrap_or(""))
+        .bind(query.source.as_deref().unwrap_or(""))
+        .bind(query.rule_id.as_deref().unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&app.store.read)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+fn from_row(row: &AnyRow) -> ApiResult<StoredFinding> {
+    let severity: String = row.try_get(5)?;
+    let location: String = row.try_get(8)?;
+    let atlas: String = row.try_get(10)?;
+    let finding = Finding {
+        rule_id: row.try_get::<String, _>(4)?.into(),
+        severity: severity.parse().unwrap_or(Severity::Info),
+        title: row.try_get(6)?,
+        message: row.try_get(7)?,
+        location: serde_json::from_str::<Location>(&location).unwrap_or_default(),
+        evidence: row.try_get(9)?,
+        atlas: serde_json::from_str(&atlas).unwrap_or_default(),
+        remediation: row.try_get(11)?,
+    };
+    Ok(StoredFinding {
+        id: row.try_get(0)?,
+        asset_id: row.try_get(1)?,
+        version_id: row.try_get(2)?,
+        source: Source::parse(&row.try_get::<String, _>(3)?),
+        subject: row.try_get(12)?,
+        created_at: row.try_get(13)?,
+        finding,
+    })
+}
+
+/// Most findings one import may carry.
+pub const MAX_IMPORT: usize = 10_000;
+
+/// A report to import: any warden JSON report with a `findings` array (`warden scan`,
+/// `warden data scan`, `warden verify`, `warden monitor`, `warden assess` ...).
+#[derive(Debug, Deserialize)]
+struct ImportBody {
+    findings: Vec<Finding>,
+}
+
+/// Result of an import.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportResult {
+    /// How many findings were stored.
+    pub imported: usize,
+    /// The highest severity among them.
+    pub max_severity: Option<String>,
+}
+
+async fn import(State(app): State<AppState>, caller: Caller, Path(asset_id): Path<String>, body: axum::body::Bytes) -> ApiResult<Response> {
+    if !crate::inventory::asset_exists(&app, &asset_id).await? {
+        return Err(ApiError::not_found("asset", &asset_id));
+    }
+    let report: ImportBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("not a warden JSON report (expected an object with a `findings` array): {e}")))?;
+    if report.findings.len() > MAX_IMPORT {
+        return Err(ApiError::TooLarge(format!("at most {MAX_IMPORT} findings per import")));
+    }
+    let mut tx = app.store.begin().await?;
+    let attach = Attach { asset_id: Some(&asset_id), ..Attach::default() };
+    for finding in &report.findings {
+        insert(&mut *tx, Source::Import, &attach, finding).await?;
+    }
+    let max = report.findings.iter().map(|f| f.severity).max();
+    app.audit
+        .change(&mut tx, &caller, crate::audit::Change::create("finding.import", "asset", &asset_id).detail(serde_json::json!({
+            "imported": report.findings.len(),
+            "max_severity": max.map(Severity::as_str),
+        })))
+        .await?;
+    tx.commit().await?;
+    app.metrics.event("finding.import");
+    Ok((StatusCode::CREATED, Json(ImportResult { imported: report.findings.len(), max_severity: max.map(|s| s.as_str().to_owned()) })).into_response())
+}
+
+async fn list_json(State(app): State<AppState>, Query(query): Query<FindingQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
+    Ok(Json(list(&app, &query).await?))
+}
+
+async fn list_for_asset(State(app): State<AppState>, Path(asset_id): Path<String>, Query(mut query): Query<FindingQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
+    query.asset = Some(asset_id);
+    Ok(Json(list(&app, &query).await?))
+}
+
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::api(Method::GET, "/api/v1/findings", actions::FINDING_LIST, list_json),
+        Route::api(Method::GET, "/api/v1/assets/{id}/findings", actions::ASSET_READ, list_for_asset).on_asset("id"),
+        Route::api(Method::POST, "/api/v1/assets/{id}/findings", actions::FINDING_IMPORT, import).on_asset("id"),
+    ]
+}

@@ -1,0 +1,148 @@
+//! The route table: every route the server answers, with the action it needs and what it acts
+//! on. [`router`] builds the axum router from this table alone and wraps every entry in the gate
+//! ([`crate::gate`]), so no route can skip authentication, authorisation or the audit log; the
+//! tests walk [`table`] to prove it.
+
+use axum::Router;
+use axum::http::Method;
+use axum::handler::Handler;
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use crate::authz::Action;
+use crate::state::AppState;
+
+/// Which page or API a route belongs to: decides how a refusal is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// JSON API: refusals are JSON 401/403.
+    Api,
+    /// Web UI: an anonymous visitor is sent to the login page, a refusal is an HTML page.
+    Ui,
+}
+
+/// What a route acts on, as the gate finds it before authorising.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The server as a whole.
+    Server,
+    /// The asset whose id is the path parameter of this name.
+    Asset(&'static str),
+}
+
+/// One route.
+pub struct Route {
+    /// HTTP method.
+    pub method: Method,
+    /// Path pattern in axum syntax (`/api/v1/assets/{id}`).
+    pub path: &'static str,
+    /// The action the gate authorises.
+    pub action: Action,
+    /// What the action is on.
+    pub target: Target,
+    /// API or UI.
+    pub surface: Surface,
+    /// The handler, answering only `method`.
+    handler: MethodRouter<AppState>,
+}
+
+/// What the gate needs to know about the route it guards.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteMeta {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path pattern.
+    pub path: &'static str,
+    /// The action.
+    pub action: Action,
+    /// Its target.
+    pub target: Target,
+    /// API or UI.
+    pub surface: Surface,
+}
+
+impl Route {
+    /// A JSON API route on the server.
+    pub fn api<H, T>(method: Method, path: &'static str, action: Action, handler: H) -> Route
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Route::new(method, path, action, Surface::Api, handler)
+    }
+
+    /// A web UI route on the server.
+    pub fn ui<H, T>(method: Method, path: &'static str, action: Action, handler: H) -> Route
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Route::new(method, path, action, Surface::Ui, handler)
+    }
+
+    fn new<H, T>(method: Method, path: &'static str, action: Action, surface: Surface, handler: H) -> Route
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        // The method the table names is the only one the handler answers.
+        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+        Route { method, path, action, target: Target::Server, surface, handler: on(filter, handler) }
+    }
+
+    /// The same route acting on the asset named by path parameter `param`.
+    #[must_use]
+    pub fn on_asset(mut self, param: &'static str) -> Route {
+        self.target = Target::Asset(param);
+        self
+    }
+
+    /// The gate's view of this route.
+    pub fn meta(&self) -> RouteMeta {
+        RouteMeta {
+            method: method_name(&self.method),
+            path: self.path,
+            action: self.action,
+            target: self.target,
+            surface: self.surface,
+        }
+    }
+}
+
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        _ => "OTHER",
+    }
+}
+
+/// Every route of the server. Each area contributes its own list.
+pub fn table() -> Vec<Route> {
+    let mut routes = Vec::new();
+    routes.extend(crate::system::routes());
+    routes.extend(crate::identity::routes());
+    routes.extend(crate::authz::api::routes());
+    routes.extend(crate::audit::routes());
+    routes.extend(crate::inventory::routes());
+    routes.extend(crate::registry::routes());
+    routes.extend(crate::alerts::routes());
+    routes.extend(crate::ui::routes());
+    routes
+}
+
+/// The application: every route of [`table`], each behind the gate.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for route in table() {
+        let meta = route.meta();
+        let guarded = route
+            .handler
+            .route_layer(axum::middleware::from_fn_with_state(crate::gate::GateState { app: state.clone(), route: meta }, crate::gate::gate));
+        router = router.route(route.path, guarded);
+    }
+    router.fallback(crate::system::not_found).with_state(state)
+}
