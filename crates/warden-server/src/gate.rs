@@ -95,7 +95,7 @@ pub async fn gate(State(gate): State<GateState>, request: Request, next: Next) -
             // A refusal stands even when it cannot be recorded.
             let _ = app.audit.record_decision(&principal, &via, ip, &route, None, &decision, &request_id, &err.to_string()).await;
             app.metrics.observe(&route, err.status().as_u16(), started.elapsed());
-            return with_request_id(err.into_response(), &request_id);
+            return with_decision(with_request_id(err.into_response(), &request_id), false);
         }
     };
 
@@ -105,7 +105,7 @@ pub async fn gate(State(gate): State<GateState>, request: Request, next: Next) -
             let _ = app.audit.record_decision(&auth.principal, &auth.via, ip, &route, None, &decision, &request_id, &reason).await;
             app.metrics.observe(&route, 403, started.elapsed());
             let err = ApiError::Forbidden(format!("cross-site request refused: {reason}"));
-            return with_request_id(render_error(route.surface, err), &request_id);
+            return with_decision(with_request_id(render_error(route.surface, err), &request_id), false);
         }
     }
 
@@ -147,7 +147,7 @@ pub async fn gate(State(gate): State<GateState>, request: Request, next: Next) -
                 ApiError::Forbidden(format!("`{}` is not allowed (decided by: {})", route.action.name, decision.reason().join(", "))),
             )
         };
-        return with_request_id(response, &request_id);
+        return with_decision(with_request_id(response, &request_id), false);
     }
 
     parts.extensions.insert(Caller {
@@ -163,7 +163,15 @@ pub async fn gate(State(gate): State<GateState>, request: Request, next: Next) -
     });
     let response = next.run(Request::from_parts(parts, body)).await;
     app.metrics.observe(&route, response.status().as_u16(), started.elapsed());
-    with_request_id(response, &request_id)
+    with_decision(with_request_id(response, &request_id), true)
+}
+
+/// Marks whether the gate let the request through, so a refusal by the access policies can be
+/// told from a refusal by the handler (a wrong password, a quarantined version).
+fn with_decision(mut response: Response, allowed: bool) -> Response {
+    let value = if allowed { "allow" } else { "deny" };
+    response.headers_mut().insert("x-warden-decision", axum::http::HeaderValue::from_static(value));
+    response
 }
 
 /// Liveness probes and static files are too frequent to be worth an audit entry each; every other

@@ -11,6 +11,11 @@ Exit codes:
   1  findings at or above --fail-on
   2  error: bad arguments, an unreadable input, or a file the scanner could not inspect";
 
+const SERVE_EXIT_CODES: &str = "\
+Exit codes:
+  0  stopped cleanly (SIGINT or SIGTERM; requests in flight were finished)
+  2  could not start: the address is taken, the database or data directory is unusable, a key file is unsafe";
+
 /// warden protects AI systems across their lifecycle: it scans model artifacts before anyone
 /// loads them, signs and encrypts models, finds PII and poisoning in datasets, watches drift,
 /// fairness and attacks in production, and assesses threats and compliance.
@@ -65,6 +70,12 @@ pub enum Command {
     Assess(crate::commands::assess::AssessArgs),
     /// Manage the local MITRE ATLAS threat catalogue.
     Atlas(crate::commands::atlas::AtlasArgs),
+    /// Run the platform server: inventory, model registry, access control, audit log, web UI.
+    #[command(after_help = SERVE_EXIT_CODES)]
+    Serve(crate::commands::serve::ServeArgs),
+    /// Verify an exported audit log offline against a signed checkpoint.
+    #[command(after_help = EXIT_CODES)]
+    Audit(crate::commands::audit::AuditArgs),
 }
 
 /// Output formats for reports.

@@ -69,23 +69,39 @@ pub async fn save(app: &AppState, caller: &Caller, text: &str) -> ApiResult<i64>
         return Err(ApiError::TooLarge(format!("policies are limited to {MAX_POLICY_BYTES} bytes")));
     }
     app.authz.compile(text).map_err(policy_error)?;
+    // Two instances saving at once may pick the same version number; the loser tries the next.
+    let mut attempt = 0;
+    let version = loop {
+        attempt += 1;
+        match insert_version(app, caller, text).await {
+            Err(ApiError::Conflict(_)) if attempt < 5 => continue,
+            other => break other?,
+        }
+    };
+    app.authz.install(version, text).map_err(policy_error)?;
+    app.metrics.event("policy.update");
+    Ok(version)
+}
+
+async fn insert_version(app: &AppState, caller: &Caller, text: &str) -> ApiResult<i64> {
     let mut tx = app.store.begin().await?;
     let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM policy_sets").fetch_one(&mut *tx).await?;
     let version = current.unwrap_or(0) + 1;
-    sqlx::query("INSERT INTO policy_sets (version, text, created_at, created_by) VALUES ($1, $2, $3, $4)")
+    let inserted = sqlx::query("INSERT INTO policy_sets (version, text, created_at, created_by) VALUES ($1, $2, $3, $4)")
         .bind(version)
         .bind(text)
         .bind(now_ms())
         .bind(&caller.principal.name)
         .execute(&mut *tx)
-        .await?;
+        .await;
+    if let Err(err) = inserted {
+        return Err(if crate::store::is_unique_violation(&err) { ApiError::Conflict("policy version taken".into()) } else { err.into() });
+    }
     let ids: Vec<String> = policy_ids(text);
     app.audit
         .change(&mut tx, caller, Change::update("policy.update", "policy_set", &version.to_string()).detail(serde_json::json!({"version": version, "policy_ids": ids})))
         .await?;
     tx.commit().await?;
-    app.authz.install(version, text).map_err(policy_error)?;
-    app.metrics.event("policy.update");
     Ok(version)
 }
 

@@ -118,9 +118,14 @@ impl Store {
         &self.write
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads first fails with `SQLITE_BUSY` instead of waiting when
+    /// another process (a second instance on the same file) committed meanwhile.
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        self.write.begin().await
+        match self.dialect {
+            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.write.begin().await,
+        }
     }
 
     /// Takes the cross-instance audit lock inside `tx`, held until it commits, so audit appends

@@ -1,5 +1,7 @@
-//! Test support: start a real server (SQLite in a temp dir, or PostgreSQL from warden-testkit),
-//! and an HTTP client that keeps cookies and knows its CSRF token.
+//! Test support: start a real server and an HTTP client that keeps cookies and knows its CSRF
+//! token. The database is SQLite in a temporary directory, or, with `WARDEN_TEST_DB=postgres`, a
+//! fresh database in a throwaway PostgreSQL cluster (warden-testkit): `scripts/test` runs every
+//! server test file both ways.
 
 #![allow(dead_code)]
 
@@ -26,9 +28,18 @@ impl TestServer {
     pub async fn with(tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
+        config.database_url = test_database_url();
         tweak(&mut config);
         let server = start(config).await.expect("server starts");
         TestServer { server, dir }
+    }
+
+    /// Another server instance on the same database and data directory (a second node behind a
+    /// load balancer).
+    pub async fn sibling(&self) -> RunningServer {
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), self.data_dir());
+        config.database_url = Some(self.server.state.config.database_url());
+        start(config).await.expect("second instance starts")
     }
 
     /// The data directory.
@@ -66,6 +77,87 @@ impl TestServer {
         *client.totp_secret.lock().unwrap() = Some(secret);
         client
     }
+}
+
+impl TestServer {
+    /// Creates a user with `roles` directly in the database (no second factor) and returns their
+    /// id and a signed-in client.
+    pub async fn user(&self, username: &str, roles: &[&str]) -> (String, Client) {
+        let id = uuid::Uuid::now_v7().to_string();
+        let hash = warden_server::identity::password::hash(USER_PASSWORD.to_owned()).await.unwrap();
+        let now = warden_server::store::now_ms();
+        sqlx::query("INSERT INTO users (id, username, display_name, password_hash, roles, created_at, updated_at) VALUES ($1, $2, $2, $3, $4, $5, $5)")
+            .bind(&id)
+            .bind(username)
+            .bind(hash)
+            .bind(roles.join(","))
+            .bind(now)
+            .execute(self.server.state.store.writer())
+            .await
+            .unwrap();
+        let client = self.client();
+        client.login(username, USER_PASSWORD, None).await;
+        (id, client)
+    }
+
+    /// An API key for `user_id` with `scopes`, inserted directly; returns the `wdn_...` token.
+    pub async fn api_key(&self, user_id: &str, scopes: &[&str]) -> String {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let secret = warden_server::identity::random_token();
+        let now = warden_server::store::now_ms();
+        sqlx::query("INSERT INTO api_keys (id, user_id, name, secret_hash, scopes, created_at, expires_at) VALUES ($1, $2, 'test', $3, $4, $5, $6)")
+            .bind(&id)
+            .bind(user_id)
+            .bind(warden_server::identity::sha256_hex(secret.as_bytes()))
+            .bind(scopes.join(","))
+            .bind(now)
+            .bind(now + 3_600_000)
+            .execute(self.server.state.store.writer())
+            .await
+            .unwrap();
+        format!("wdn_{id}_{secret}")
+    }
+
+    /// Inserts an asset directly and returns its id.
+    pub async fn asset(&self, kind: &str, name: &str, sensitivity: i64) -> String {
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = warden_server::store::now_ms();
+        sqlx::query("INSERT INTO assets (id, kind, name, owner, sensitivity, lifecycle, environment, tags, created_at, updated_at) VALUES ($1, $2, $3, 'admin', $4, 'development', 'development', '[]', $5, $5)")
+            .bind(&id)
+            .bind(kind)
+            .bind(name)
+            .bind(sensitivity)
+            .bind(now)
+            .execute(self.server.state.store.writer())
+            .await
+            .unwrap();
+        id
+    }
+
+    /// How many entries the audit log holds.
+    pub async fn audit_size(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_entries").fetch_one(&self.server.state.store.read).await.unwrap()
+    }
+}
+
+/// The password of users created with [`TestServer::user`].
+pub const USER_PASSWORD: &str = "a password for tests";
+
+/// Which database the tests run on: `postgres` when `WARDEN_TEST_DB=postgres`, else SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("WARDEN_TEST_DB").is_ok_and(|v| v == "postgres")
+}
+
+/// A fresh PostgreSQL database for one server when running on PostgreSQL, `None` for SQLite.
+fn test_database_url() -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let cluster = warden_testkit::postgres::PgCluster::shared().expect("WARDEN_TEST_DB=postgres needs PostgreSQL 15 (apt-get install postgresql-15)");
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("t{}_{}_{n}", std::process::id(), uuid::Uuid::new_v4().simple().to_string().get(..8).unwrap_or("x"));
+    Some(cluster.new_database(&name).expect("create a test database"))
 }
 
 /// The administrator's password in tests.

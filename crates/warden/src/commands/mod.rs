@@ -2,6 +2,7 @@
 
 pub mod assess;
 pub mod atlas;
+pub mod audit;
 pub mod data;
 pub mod decrypt;
 pub mod drift;
@@ -12,6 +13,7 @@ pub mod keygen;
 pub mod monitor;
 mod rules;
 mod scan;
+pub mod serve;
 pub mod sign;
 pub mod verify;
 
@@ -57,5 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Monitor(args) => monitor::run(&args, &cli.global),
         Command::Assess(args) => assess::run(&args, &cli.global),
         Command::Atlas(args) => atlas::run(&args, &cli.global),
+        Command::Serve(args) => serve::run(&args, &cli.global),
+        Command::Audit(args) => audit::run(&args, &cli.global),
     }
 }
