@@ -1,3 +1,5 @@
+//! Tests of checkpoints and signed notes: known keys and notes, tampering, wrong keys.
+
 use super::*;
 use crate::tree::leaf_hash;
 

@@ -1,3 +1,5 @@
+//! Tests of the OCSF entry encoding: field layout per class, the chain, bounds on decoding.
+
 use serde_json::{Value, json};
 
 use super::*;

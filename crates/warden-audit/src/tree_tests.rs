@@ -1,3 +1,5 @@
+//! Tests of the tree: RFC 6962 vectors, proofs that verify and proofs that must not.
+
 use proptest::prelude::*;
 
 use super::*;

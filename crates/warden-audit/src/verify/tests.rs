@@ -1,3 +1,5 @@
+//! Tests of export verification: each kind of tampering found at the right line, never a panic.
+
 use std::io::{BufReader, Read};
 
 use proptest::prelude::*;
