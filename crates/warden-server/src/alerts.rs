@@ -200,7 +200,37 @@ async fn list_json(State(app): State<AppState>, Query(q): Query<AlertQuery>) -> 
     Ok(Json(list(&app, q.rule_id, q.limit).await?))
 }
 
+#[derive(askama::Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    chrome: crate::ui::Chrome,
+    alerts: Vec<StoredFinding>,
+    rule_id: String,
+    rules: Vec<(&'static str, &'static str)>,
+}
+
+/// Filters of the alerts page.
+#[derive(Debug, Deserialize)]
+struct AlertsPageQuery {
+    rule_id: Option<String>,
+    notice: Option<String>,
+}
+
+async fn alerts_page(State(app): State<AppState>, caller: Caller, Query(q): Query<AlertsPageQuery>) -> crate::ui::UiResult {
+    let rule_id = q.rule_id.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let page = AlertsPage {
+        chrome: crate::ui::Chrome::new("Alerts", &caller).with_notice(q.notice),
+        alerts: list(&app, rule_id.clone(), Some(500)).await?,
+        rule_id: rule_id.unwrap_or_default(),
+        rules: RULES.iter().map(|r| (r.id, r.title)).collect(),
+    };
+    Ok(crate::ui::render(&page))
+}
+
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    vec![Route::api(Method::GET, "/api/v1/alerts", actions::ALERT_LIST, list_json)]
+    vec![
+        Route::api(Method::GET, "/api/v1/alerts", actions::ALERT_LIST, list_json),
+        Route::ui(Method::GET, "/ui/alerts", actions::ALERT_LIST, alerts_page),
+    ]
 }

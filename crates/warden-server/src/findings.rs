@@ -1,9 +1,11 @@
 //! Findings on the server: what scans of uploads, imported reports and the suspicious-access
 //! detectors found, stored one row each and attached to an asset (and a model version) when they
-//! concern one.
+//! concern one. Lists show a finding about an asset only to those Cedar lets read the asset. The
+//! web UI's findings page and the report upload form of the asset page live here too.
 
+use askama::Template;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,7 @@ use crate::gate::Caller;
 use crate::routes::Route;
 use crate::state::AppState;
 use crate::store::{new_id, now_ms};
+use crate::ui::{self, Chrome, UiResult};
 
 /// Where a stored finding came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -221,34 +224,63 @@ pub struct ImportResult {
     pub max_severity: Option<String>,
 }
 
-async fn import(State(app): State<AppState>, caller: Caller, Path(asset_id): Path<String>, body: axum::body::Bytes) -> ApiResult<Response> {
-    if !crate::inventory::asset_exists(&app, &asset_id).await? {
-        return Err(ApiError::not_found("asset", &asset_id));
+/// Attaches the findings of a warden JSON report (`body`) to asset `asset_id` for `caller`, in one
+/// transaction with its audit entry. Used by the API and the UI's upload form.
+pub async fn import_report(app: &AppState, caller: &Caller, asset_id: &str, body: &[u8]) -> ApiResult<ImportResult> {
+    let Some(asset) = crate::inventory::assets::get(app, asset_id).await? else {
+        return Err(ApiError::not_found("asset", asset_id));
+    };
+    if asset.is_retired() {
+        return Err(ApiError::Conflict(format!("asset `{}` is retired; its findings are kept as they were", asset.name)));
     }
-    let report: ImportBody = serde_json::from_slice(&body)
+    let report: ImportBody = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("not a warden JSON report (expected an object with a `findings` array): {e}")))?;
     if report.findings.len() > MAX_IMPORT {
         return Err(ApiError::TooLarge(format!("at most {MAX_IMPORT} findings per import")));
     }
     let mut tx = app.store.begin().await?;
-    let attach = Attach { asset_id: Some(&asset_id), ..Attach::default() };
+    let attach = Attach { asset_id: Some(asset_id), ..Attach::default() };
     for finding in &report.findings {
-        insert(&mut *tx, Source::Import, &attach, finding).await?;
+        insert(&mut tx, Source::Import, &attach, finding).await?;
     }
     let max = report.findings.iter().map(|f| f.severity).max();
     app.audit
-        .change(&mut tx, &caller, crate::audit::Change::create("finding.import", "asset", &asset_id).detail(serde_json::json!({
+        .change(&mut tx, caller, crate::audit::Change::create("finding.import", "asset", asset_id).named(asset.name.clone()).detail(serde_json::json!({
             "imported": report.findings.len(),
             "max_severity": max.map(Severity::as_str),
         })))
         .await?;
     tx.commit().await?;
     app.metrics.event("finding.import");
-    Ok((StatusCode::CREATED, Json(ImportResult { imported: report.findings.len(), max_severity: max.map(|s| s.as_str().to_owned()) })).into_response())
+    Ok(ImportResult { imported: report.findings.len(), max_severity: max.map(|s| s.as_str().to_owned()) })
 }
 
-async fn list_json(State(app): State<AppState>, Query(query): Query<FindingQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
-    Ok(Json(list(&app, &query).await?))
+async fn import(State(app): State<AppState>, caller: Caller, Path(asset_id): Path<String>, body: axum::body::Bytes) -> ApiResult<Response> {
+    let result = import_report(&app, &caller, &asset_id, &body).await?;
+    Ok((StatusCode::CREATED, Json(result)).into_response())
+}
+
+/// Findings matching `query` that `caller` may see: those about an asset only when Cedar lets
+/// them read the asset (one audit entry names what was hidden).
+pub async fn list_readable(app: &AppState, caller: &Caller, query: &FindingQuery, path: &'static str) -> ApiResult<Vec<StoredFinding>> {
+    let all = list(app, query).await?;
+    let mut access = crate::inventory::access::ReadFilter::new(app, caller);
+    let mut out = Vec::with_capacity(all.len());
+    for finding in all {
+        let visible = match &finding.asset_id {
+            Some(asset) => access.allows_id(asset).await?,
+            None => true,
+        };
+        if visible {
+            out.push(finding);
+        }
+    }
+    access.finish("GET", path).await?;
+    Ok(out)
+}
+
+async fn list_json(State(app): State<AppState>, caller: Caller, Query(query): Query<FindingQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
+    Ok(Json(list_readable(&app, &caller, &query, "/api/v1/findings").await?))
 }
 
 async fn list_for_asset(State(app): State<AppState>, Path(asset_id): Path<String>, Query(mut query): Query<FindingQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
@@ -262,5 +294,70 @@ pub fn routes() -> Vec<Route> {
         Route::api(Method::GET, "/api/v1/findings", actions::FINDING_LIST, list_json),
         Route::api(Method::GET, "/api/v1/assets/{id}/findings", actions::ASSET_READ, list_for_asset).on_asset("id"),
         Route::api(Method::POST, "/api/v1/assets/{id}/findings", actions::FINDING_IMPORT, import).on_asset("id"),
+        Route::ui(Method::GET, "/ui/findings", actions::FINDING_LIST, findings_page),
+        Route::ui(Method::POST, "/ui/assets/{id}/findings", actions::FINDING_IMPORT, import_form).on_asset("id"),
     ]
+}
+
+/// The filters of the findings page, as its form sends them.
+#[derive(Debug, Default, Deserialize)]
+struct FindingsPageQuery {
+    severity: Option<String>,
+    source: Option<String>,
+    rule: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "findings.html")]
+struct FindingsPage {
+    chrome: Chrome,
+    findings: Vec<StoredFinding>,
+    severity: String,
+    source: String,
+    rule: String,
+    severities: [&'static str; 5],
+    sources: [(&'static str, &'static str); 3],
+}
+
+fn nonempty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+async fn findings_page(State(app): State<AppState>, caller: Caller, Query(q): Query<FindingsPageQuery>) -> UiResult {
+    let query = FindingQuery {
+        min_severity: nonempty(q.severity.clone()),
+        source: nonempty(q.source.clone()),
+        rule_id: nonempty(q.rule.clone()),
+        limit: Some(500),
+        ..FindingQuery::default()
+    };
+    let findings = list_readable(&app, &caller, &query, "/ui/findings").await?;
+    let page = FindingsPage {
+        chrome: Chrome::new("Findings", &caller).with_notice(q.notice),
+        findings,
+        severity: q.severity.unwrap_or_default(),
+        source: q.source.unwrap_or_default(),
+        rule: q.rule.unwrap_or_default(),
+        severities: ["info", "low", "medium", "high", "critical"],
+        sources: [("registry_scan", "registry scan"), ("import", "imported report"), ("alert", "alert")],
+    };
+    Ok(ui::render(&page))
+}
+
+/// The upload form on an asset page: a multipart body whose `report` field is a JSON report.
+async fn import_form(State(app): State<AppState>, caller: Caller, Path(asset_id): Path<String>, mut form: Multipart) -> UiResult {
+    let mut report = None;
+    while let Some(field) = form.next_field().await.map_err(|e| ApiError::BadRequest(format!("unreadable upload: {e}")))? {
+        if field.name() == Some("report") {
+            report = Some(field.bytes().await.map_err(|e| ApiError::BadRequest(format!("unreadable upload: {e}")))?);
+        }
+    }
+    let report = report.filter(|r| !r.is_empty()).ok_or_else(|| ApiError::BadRequest("choose a report file to import".into()))?;
+    let result = import_report(&app, &caller, &asset_id, &report).await?;
+    let notice = match result.max_severity {
+        Some(max) => format!("Imported {} findings (highest: {max}).", result.imported),
+        None => "The report had no findings.".to_owned(),
+    };
+    Ok(ui::see_other(&format!("/ui/assets/{asset_id}"), Some(&notice)))
 }

@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod events;
+pub mod pages;
 
 use std::collections::HashMap;
 
@@ -237,5 +238,7 @@ fn to_u64(value: i64) -> ApiResult<u64> {
 
 /// The routes of this module.
 pub fn routes() -> Vec<crate::routes::Route> {
-    api::routes()
+    let mut routes = api::routes();
+    routes.extend(pages::routes());
+    routes
 }

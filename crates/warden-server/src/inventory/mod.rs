@@ -1,5 +1,21 @@
 //! The inventory: AI assets (data sources, datasets, models, deployments) with owner, sensitivity,
 //! lifecycle stage and environment; lineage edges between them; export as a CycloneDX ML-BOM.
+//!
+//! [`model`] holds the vocabulary and field checks, [`assets`] and [`lineage`] the changes (each
+//! authorised per asset by Cedar and audited in its transaction), [`bom`] the CycloneDX document,
+//! [`svg`] the lineage drawing, [`related`] the findings and versions shown with an asset, [`access`]
+//! the per-asset Cedar decisions, [`api`] and [`pages`] the JSON API and the web UI. Invariant: an
+//! asset row is never deleted (retiring keeps it), so findings and audit entries always resolve.
+
+pub mod access;
+pub mod api;
+pub mod assets;
+pub mod bom;
+pub mod lineage;
+pub mod model;
+pub mod pages;
+pub mod related;
+pub mod svg;
 
 use sqlx::Row;
 
@@ -37,5 +53,8 @@ pub async fn asset_exists(app: &AppState, id: &str) -> ApiResult<bool> {
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    crate::findings::routes()
+    let mut routes = crate::findings::routes();
+    routes.extend(api::routes());
+    routes.extend(pages::routes());
+    routes
 }
