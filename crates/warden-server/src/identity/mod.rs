@@ -6,12 +6,21 @@
 //! fast hash is enough), passwords as argon2id hashes, TOTP seeds sealed with the server key.
 
 pub mod account;
+pub mod actor;
 pub mod bootstrap;
+pub mod keys;
 pub mod login;
+pub mod oidc;
+pub mod pages;
 pub mod password;
+pub mod qr;
 pub mod session;
+pub mod sso_accounts;
 pub mod totp;
+pub mod users;
+pub mod users_page;
 
+pub use actor::Actor;
 pub use totp::check as totp_check;
 
 use axum::http::HeaderMap;
@@ -140,10 +149,10 @@ pub async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Authent
         let (principal, key) = verify_api_key(app, token.trim()).await?;
         return Ok(Authenticated { principal, via: Via::ApiKey(key), device_id, device_known: false });
     }
-    if let Some(token) = cookie(headers, SESSION_COOKIE) {
-        if let Some(found) = session::lookup(app, token, device_id.as_deref()).await? {
-            return Ok(found);
-        }
+    if let Some(token) = cookie(headers, SESSION_COOKIE)
+        && let Some(found) = session::lookup(app, token, device_id.as_deref()).await?
+    {
+        return Ok(found);
     }
     Ok(Authenticated { principal: PrincipalRef::anonymous(), via: Via::Anonymous { pending: None }, device_id, device_known: false })
 }
@@ -233,6 +242,11 @@ pub fn routes() -> Vec<Route> {
     let mut routes = login::routes();
     routes.extend(bootstrap::routes());
     routes.extend(account::routes());
+    routes.extend(keys::routes());
+    routes.extend(users::routes());
+    routes.extend(pages::routes());
+    routes.extend(users_page::routes());
+    routes.extend(oidc::routes());
     routes
 }
 
