@@ -22,7 +22,7 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
 use openidconnect::{
-    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DiscoveryError, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken,
+    AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, DiscoveryError, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken,
     IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse as _,
 };
 use serde::{Deserialize, Serialize};
@@ -319,7 +319,13 @@ async fn verified_identity(app: &AppState, config: &OidcConfig, code: &str, pend
     })?;
     let raw = tokens.id_token().ok_or_else(|| SsoFailure::token("the token response has no ID token"))?.to_string();
     let id_token: WardenIdToken = raw.parse().map_err(|e| SsoFailure::token(format!("malformed ID token: {e}")))?;
-    let claims = id_token.claims(&client.id_token_verifier(), &Nonce::new(pending.nonce.clone())).map_err(|e| SsoFailure::token(error_chain(&e)))?;
+    let claims = id_token.claims(&client.id_token_verifier(), &Nonce::new(pending.nonce.clone())).map_err(|e| {
+        if matches!(e, ClaimsVerificationError::SignatureVerification(_)) {
+            // The provider may have rotated its keys: discover again next time.
+            PROVIDERS.lock().unwrap_or_else(PoisonError::into_inner).remove(config.issuer.as_str());
+        }
+        SsoFailure::token(error_chain(&e))
+    })?;
     let groups = match &claims.additional_claims().groups {
         Some(serde_json::Value::Array(values)) => values.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
         Some(serde_json::Value::String(one)) => vec![one.clone()],
