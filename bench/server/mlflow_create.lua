@@ -1,0 +1,23 @@
+-- wrk script: MLflow's POST /api/2.0/mlflow/registered-models/create with unique names.
+local counter = 0
+local thread_id = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  thread_id = id
+end
+
+function request()
+  counter = counter + 1
+  local body = string.format('{"name":"load-%d-%d-%d"}', thread_id, counter, math.random(1, 1000000000))
+  -- wrk.format replaces wrk.headers when given headers: copy them (the -H authorization) first.
+  local headers = {}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  headers["content-type"] = "application/json"
+  return wrk.format("POST", nil, headers, body)
+end
