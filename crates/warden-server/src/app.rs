@@ -192,11 +192,19 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-/// Removes expired sessions and half-finished single sign-ons every minute.
+/// Removes expired sessions and half-finished single sign-ons every minute, and once an hour the
+/// leftovers of uploads a crash interrupted.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut minutes = 0u64;
     loop {
         tick.tick().await;
+        if minutes % 60 == 0 {
+            if let Err(err) = sweep_uploads(&state).await {
+                tracing::warn!(%err, "sweeping upload leftovers failed");
+            }
+        }
+        minutes += 1;
         let now = crate::store::now_ms();
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(state.store.writer()).await;
         let logins = sqlx::query("DELETE FROM oidc_logins WHERE created_at < $1").bind(now - 600_000).execute(state.store.writer()).await;
@@ -204,6 +212,47 @@ async fn housekeeping(state: AppState) {
             tracing::warn!(%err, "housekeeping failed");
         }
     }
+}
+
+/// Deletes temporary upload files older than a day (an upload that old died with its process;
+/// other instances sharing the directory never hold one that long) and encrypted blobs older than
+/// an hour that no version row names (a crash between writing the blob and committing the row).
+async fn sweep_uploads(state: &AppState) -> Result<(), String> {
+    let now = std::time::SystemTime::now();
+    let older_than = |path: &std::path::Path, age: Duration| {
+        std::fs::symlink_metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| now.duration_since(modified).is_ok_and(|d| d > age))
+    };
+    if let Ok(entries) = std::fs::read_dir(state.config.data_dir.join("tmp")) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_file()) && older_than(&entry.path(), Duration::from_secs(24 * 3600)) {
+                tracing::info!(path = %entry.path().display(), "removing an abandoned upload");
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    let Ok(assets) = std::fs::read_dir(state.config.data_dir.join("blobs")) else { return Ok(()) };
+    for asset in assets.flatten() {
+        let Ok(blobs) = std::fs::read_dir(asset.path()) else { continue };
+        for blob in blobs.flatten() {
+            let path = blob.path();
+            let Some(version_id) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".age")) else { continue };
+            if !older_than(&path, Duration::from_secs(3600)) {
+                continue;
+            }
+            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM model_versions WHERE id = $1")
+                .bind(version_id)
+                .fetch_one(&state.store.read)
+                .await
+                .map_err(|e| e.to_string())?;
+            if rows == 0 {
+                tracing::warn!(path = %path.display(), "removing an encrypted blob no version refers to");
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod actor;
 pub mod alerts;
 pub mod app;
 pub mod audit;

@@ -235,16 +235,16 @@ async fn playbooks_revoke_keys_and_disable_users_without_a_request() {
     let (_, key) = new_key(&dana, &["read"], Some(30)).await;
     let bot = key_client(&t, key["key"].as_str().unwrap());
     let app = &t.server.state;
-    assert!(keys::revoke_key(app, Actor::System, key["id"].as_str().unwrap(), "mass download alert").await.unwrap());
-    assert!(!keys::revoke_key(app, Actor::System, key["id"].as_str().unwrap(), "again").await.unwrap(), "already revoked");
+    assert!(keys::revoke_key(app, Actor::System("playbook:test"), key["id"].as_str().unwrap(), "mass download alert").await.unwrap());
+    assert!(!keys::revoke_key(app, Actor::System("playbook:test"), key["id"].as_str().unwrap(), "again").await.unwrap(), "already revoked");
     assert_eq!(bot.get("/api/v1/findings").await.0, StatusCode::UNAUTHORIZED);
-    assert!(users::set_disabled(app, Actor::System, &id, true, "incident 42").await.unwrap());
+    assert!(users::set_disabled(app, Actor::System("playbook:test"), &id, true, "incident 42").await.unwrap());
     assert_eq!(dana.get("/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
     assert!(audited(&t, &["key.revoke", "mass download alert", "\"system\""]).await);
     assert!(audited(&t, &["user.disable", "incident 42"]).await);
     // The last administrator stays, even against the system.
     let admin_id = admin.get("/api/v1/me").await.1["id"].as_str().unwrap().to_owned();
-    let err = users::set_disabled(app, Actor::System, &admin_id, true, "x").await.unwrap_err();
+    let err = users::set_disabled(app, Actor::System("playbook:test"), &admin_id, true, "x").await.unwrap_err();
     assert_eq!(err.status(), StatusCode::CONFLICT);
     t.server.shutdown().await.unwrap();
 }

@@ -160,8 +160,9 @@ fn route_table_is_well_formed() {
     }
 }
 
-/// Role x action decisions of the shipped policies (session with a second factor, API key with
-/// every scope, on a `confidential` asset and on the server), as a reviewed snapshot.
+/// Role x action decisions of the shipped policies (sessions with and without a second factor, API
+/// keys with every scope created by such sessions, on a `confidential` asset and on the server), as
+/// a reviewed snapshot.
 #[test]
 fn shipped_policy_matrix() {
     let authz = warden_server::authz::Authorizer::new().unwrap();
@@ -177,7 +178,7 @@ fn shipped_policy_matrix() {
     let all: Vec<&str> = actions::Group::ALL.iter().map(|g| g.name()).collect();
     let mut table = BTreeMap::new();
     for role in warden_server::authz::ROLES {
-        for (via, mfa, scopes) in [("session", true, vec![]), ("session", false, vec![]), ("api_key", false, all.clone())] {
+        for (via, mfa, scopes) in [("session", true, vec![]), ("session", false, vec![]), ("api_key", true, all.clone()), ("api_key", false, all.clone())] {
             let principal = cedar("u", "u", &[role]);
             let f = facts(via, mfa, &scopes);
             let mut row = Vec::new();

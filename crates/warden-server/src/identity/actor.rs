@@ -15,32 +15,7 @@ use crate::routes::{RouteMeta, Surface, Target};
 use crate::state::AppState;
 use crate::store::now_ms;
 
-/// Who makes a change: a request's caller, or warden itself acting without a request.
-#[derive(Debug, Clone, Copy)]
-pub enum Actor<'a> {
-    /// A signed-in person or an API key, through the gate.
-    Caller(&'a Caller),
-    /// The server (a playbook, housekeeping); recorded as user `system`.
-    System,
-}
-
-impl Actor<'_> {
-    /// The acting user's id; `None` for the system.
-    pub fn user_id(&self) -> Option<&str> {
-        match self {
-            Actor::Caller(caller) => caller.user_id(),
-            Actor::System => None,
-        }
-    }
-
-    /// The acting user's name, or `system`.
-    pub fn name(&self) -> &str {
-        match self {
-            Actor::Caller(caller) => &caller.principal.name,
-            Actor::System => "system",
-        }
-    }
-}
+pub use crate::actor::Actor;
 
 /// The operation name of an account change (also the audit operation of a system change).
 pub fn operation(kind: &AccountChangeKind) -> &'static str {
@@ -76,7 +51,7 @@ pub async fn record(
                 .with_details(details);
             app.audit.append_in(tx, &[event]).await?;
         }
-        Actor::System => {
+        Actor::System(_) => {
             let (resource_kind, resource_id) = match &kind {
                 AccountChangeKind::ApiKeyCreated { key_uid } | AccountChangeKind::ApiKeyRevoked { key_uid } => ("api_key", key_uid.clone()),
                 _ => ("user", user_id.to_owned()),
@@ -86,7 +61,7 @@ pub async fn record(
                 map.insert("user".into(), json!({"uid": user_id, "name": username}));
             }
             let change = Change::update(operation(&kind), resource_kind, &resource_id).named(username).detail(details);
-            app.audit.system_change(tx, change).await?;
+            actor.record(app, tx, change).await?;
         }
     }
     Ok(())
@@ -94,10 +69,7 @@ pub async fn record(
 
 /// Records a change that is not an account change (a profile edit) inside `tx`.
 pub async fn record_change(app: &AppState, tx: &mut Transaction<'static, Any>, actor: &Actor<'_>, change: Change) -> ApiResult<()> {
-    match actor {
-        Actor::Caller(caller) => app.audit.change(tx, caller, change).await?,
-        Actor::System => app.audit.system_change(tx, change).await?,
-    };
+    actor.record(app, tx, change).await?;
     Ok(())
 }
 

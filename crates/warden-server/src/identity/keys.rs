@@ -178,7 +178,8 @@ fn group_allowed(app: &AppState, principal: &PrincipalRef, group: Group, facts: 
 /// could not use itself (so a key never widens what created it: no admin key from a session
 /// without a second factor, no `admin` scope minted by a `read` key).
 fn check_ceiling(app: &AppState, caller: &Caller, owner: &PrincipalRef, group: Group) -> ApiResult<()> {
-    let as_key = RequestFacts { via: "api_key", mfa: false, device_known: false, scopes: vec![group.name().to_owned()], ..caller.facts() };
+    // The key will carry the creating session's second factor (see `mfa` on `api_keys`).
+    let as_key = RequestFacts { via: "api_key", mfa: caller.via.mfa(), device_known: false, scopes: vec![group.name().to_owned()], ..caller.facts() };
     if !group_allowed(app, owner, group, &as_key) {
         return Err(ApiError::Forbidden(format!(
             "scope `{}` is not granted to `{}` by their roles ({}); a key cannot have it",
@@ -244,7 +245,9 @@ pub async fn create_key(app: &AppState, caller: &Caller, request: &KeyRequest) -
     let id = hex::encode(id_bytes);
     let secret = random_token();
     let mut tx = app.store.begin().await?;
-    sqlx::query("INSERT INTO api_keys (id, user_id, name, secret_hash, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    // The key carries its creator's second factor: a key made in a session without one does not
+    // count as MFA (Cedar `context.mfa`), whatever it is later used for.
+    sqlx::query("INSERT INTO api_keys (id, user_id, name, secret_hash, scopes, created_at, expires_at, mfa) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(&id)
         .bind(&owner_id)
         .bind(&name)
@@ -252,6 +255,7 @@ pub async fn create_key(app: &AppState, caller: &Caller, request: &KeyRequest) -
         .bind(scopes.join(","))
         .bind(now)
         .bind(expires_at)
+        .bind(i64::from(caller.via.mfa()))
         .execute(&mut *tx)
         .await?;
     let details = json!({"key_id": id, "name": name, "scopes": scopes, "expires_at": expires_at, "created_by": caller.principal.name});

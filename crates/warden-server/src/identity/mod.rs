@@ -85,6 +85,8 @@ pub struct KeyInfo {
     pub id: String,
     /// What it may do (action groups).
     pub scopes: Vec<String>,
+    /// The session that created it had used a second factor.
+    pub mfa: bool,
 }
 
 impl Via {
@@ -102,9 +104,13 @@ impl Via {
         matches!(self, Via::Session(_))
     }
 
-    /// A second factor or single sign-on was used.
+    /// A second factor or single sign-on was used (for a key: by the session that created it).
     pub fn mfa(&self) -> bool {
-        matches!(self, Via::Session(s) if s.mfa)
+        match self {
+            Via::Session(session) => session.mfa,
+            Via::ApiKey(key) => key.mfa,
+            Via::Anonymous { .. } => false,
+        }
     }
 
     /// An API key's scopes; empty otherwise.
@@ -166,7 +172,7 @@ async fn verify_api_key(app: &AppState, token: &str) -> Result<(PrincipalRef, Ke
         return Err(bad());
     }
     let row = sqlx::query(
-        "SELECT k.secret_hash, k.scopes, k.expires_at, k.revoked_at, k.last_used_at, u.id, u.username, u.roles, u.disabled \
+        "SELECT k.secret_hash, k.scopes, k.expires_at, k.revoked_at, k.last_used_at, u.id, u.username, u.roles, u.disabled, k.mfa \
          FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = $1",
     )
     .bind(id)
@@ -191,7 +197,8 @@ async fn verify_api_key(app: &AppState, token: &str) -> Result<(PrincipalRef, Ke
     }
     let scopes: String = row.try_get(1)?;
     let principal = PrincipalRef { id: row.try_get(5)?, name: row.try_get(6)?, roles: split_roles(&row.try_get::<String, _>(7)?) };
-    Ok((principal, KeyInfo { id: id.to_owned(), scopes: split_roles(&scopes) }))
+    let mfa: i64 = row.try_get(9)?;
+    Ok((principal, KeyInfo { id: id.to_owned(), scopes: split_roles(&scopes), mfa: mfa != 0 }))
 }
 
 /// User names: 2 to 64 characters of letters, digits and `._@-`.

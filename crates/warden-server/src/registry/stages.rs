@@ -15,38 +15,8 @@ use sqlx::{Any, Transaction};
 use super::catalog::{self, Cause, ModelAsset, ModelVersion, NewStageEvent, Stage};
 use crate::audit::Change;
 use crate::error::{ApiError, ApiResult};
-use crate::gate::Caller;
+pub use crate::actor::Actor;
 use crate::state::AppState;
-
-/// Who changes a stage: a person through a request, or the server itself (a playbook).
-#[derive(Debug, Clone, Copy)]
-pub enum Actor<'a> {
-    /// A request that passed the gate.
-    Caller(&'a Caller),
-    /// The server's own automation; the text says which (`playbook:model-theft`).
-    System(&'a str),
-}
-
-impl Actor<'_> {
-    /// The name kept in the stage history.
-    pub fn name(&self) -> String {
-        match self {
-            Actor::Caller(caller) => caller.principal.name.clone(),
-            Actor::System(what) => format!("system:{what}"),
-        }
-    }
-
-    /// Appends `change` to the audit log inside `tx`.
-    async fn audit(&self, app: &AppState, tx: &mut Transaction<'static, Any>, change: Change) -> ApiResult<u64> {
-        match self {
-            Actor::Caller(caller) => app.audit.change(tx, caller, change).await,
-            Actor::System(what) => {
-                let change = change.message(format!("automatic: {what}"));
-                app.audit.system_change(tx, change).await
-            }
-        }
-    }
-}
 
 /// One version's move from one stage to another.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -164,7 +134,7 @@ pub async fn promote(app: &AppState, actor: Actor<'_>, asset_id: &str, version: 
     if let Some(old) = &displaced {
         change = change.also("model_version", &old.id);
     }
-    actor.audit(app, &mut tx, change).await?;
+    actor.record(app, &mut tx, change).await?;
     tx.commit().await?;
     app.metrics.event("registry.promote");
     let message = match &displaced {
@@ -219,7 +189,7 @@ pub async fn quarantine(app: &AppState, actor: Actor<'_>, asset_id: &str, versio
     if let Some(good) = &restored {
         change = change.also("model_version", &good.id);
     }
-    actor.audit(app, &mut tx, change).await?;
+    actor.record(app, &mut tx, change).await?;
     tx.commit().await?;
     app.metrics.event("registry.quarantine");
     let message = match (&restored, was_production) {
@@ -257,7 +227,7 @@ pub async fn release(app: &AppState, actor: Actor<'_>, asset_id: &str, version: 
         .named(format!("{} {}", model.name, target.version))
         .also("asset", &model.id)
         .detail(json!({"version": target.version, "quarantine_reason": target.quarantine_reason, "reason": reason, "stage": target.stage}));
-    actor.audit(app, &mut tx, change).await?;
+    actor.record(app, &mut tx, change).await?;
     tx.commit().await?;
     app.metrics.event("registry.release");
     let message = format!(
@@ -303,7 +273,7 @@ pub async fn rollback(app: &AppState, actor: Actor<'_>, asset_id: &str, from_ver
         .also("model_version", &current.id)
         .also("model_version", &good.id)
         .detail(json!({"from": current.version, "to": good.version, "reason": reason, "moves": moves}));
-    actor.audit(app, &mut tx, change).await?;
+    actor.record(app, &mut tx, change).await?;
     tx.commit().await?;
     app.metrics.event("registry.rollback");
     let message = format!("production of `{}` rolled back from `{}` to `{}`", model.name, current.version, good.version);

@@ -19,6 +19,7 @@ use sqlx::{Any, AnyPool, Transaction};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (4, "registry", include_str!("../../migrations/0004_registry.sql")),
+    (5, "api_key_mfa", include_str!("../../migrations/0005_api_key_mfa.sql")),
 ];
 
 /// Which database a [`Store`] talks to.

@@ -1,0 +1,99 @@
+// The browser test: a new administrator signs in from the bootstrap link, enrols a TOTP second
+// factor, registers a model, uploads a malicious version, sees the scanner's findings, quarantines
+// the version and finds every step in the audit log. Run by ../browser.rs with WARDEN_URL,
+// WARDEN_BOOTSTRAP_TOKEN, CHROMIUM (executable) and ARTIFACTS (screenshots on failure) set.
+import { createHmac } from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const url = process.env.WARDEN_URL;
+const token = process.env.WARDEN_BOOTSTRAP_TOKEN;
+const artifacts = process.env.ARTIFACTS || '.';
+
+function base32(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of text.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+
+function totp(secret, at = Date.now()) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const digest = createHmac('sha1', base32(secret)).update(counter).digest();
+  const offset = digest[digest.length - 1] & 15;
+  const code = (digest.readUInt32BE(offset) & 0x7fffffff) % 1000000;
+  return String(code).padStart(6, '0');
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+  console.log(`ok - ${message}`);
+}
+
+// A protocol-0 pickle that calls os.system when loaded.
+const maliciousPickle = Buffer.from("cos\nsystem\n(S'echo pwned'\ntR.", 'latin1');
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = await browser.newPage();
+const scripts = [];
+page.on('request', (r) => { if (r.resourceType() === 'script') scripts.push(r.url()); });
+try {
+  await page.goto(`${url}/bootstrap?token=${token}`);
+  await page.fill('input[name=username]', 'ada');
+  await page.fill('input[name=password]', 'a long browser password');
+  await Promise.all([page.waitForURL('**/ui/account**'), page.click('button[type=submit]')]);
+  check((await page.textContent('#account-username')).trim() === 'ada', 'the bootstrap link created the administrator and signed her in');
+
+  await Promise.all([page.waitForLoadState(), page.click('#totp-start button')]);
+  const secret = (await page.textContent('#totp-secret')).trim();
+  check(await page.locator('#totp-qr svg').count() === 1, 'enrolment shows a QR code and the key once');
+  await page.fill('#totp-confirm input[name=code]', totp(secret));
+  await Promise.all([page.waitForLoadState(), page.click('#totp-confirm button')]);
+  check((await page.textContent('#totp-status')).includes('enrolled'), 'the second factor is enrolled');
+  check((await page.textContent('#session-mfa')).includes('yes'), 'the session now counts as having used it');
+
+  await page.goto(`${url}/ui/assets`);
+  await page.selectOption('#asset-form select[name=kind]', 'model');
+  await page.fill('#asset-form input[name=name]', 'fraud-scorer');
+  await Promise.all([page.waitForLoadState(), page.click('#asset-form button[type=submit]')]);
+  await page.goto(`${url}/ui/models`);
+  const modelRow = page.locator('#models-table tr', { hasText: 'fraud-scorer' });
+  check(await modelRow.count() === 1, 'the model is in the registry');
+  await Promise.all([page.waitForLoadState(), modelRow.locator('a').first().click()]);
+  check((await page.textContent('#model-name')).trim() === 'fraud-scorer', 'the model page opens');
+
+  await page.fill('#upload-form input[name=version]', '1.0.0');
+  await page.setInputFiles('#upload-form input[type=file]', { name: 'model.pkl', mimeType: 'application/octet-stream', buffer: maliciousPickle });
+  await Promise.all([page.waitForLoadState(), page.click('#upload-form button[type=submit]')]);
+  const scan = await page.textContent('#scan-1\\.0\\.0');
+  check(scan.includes('critical'), `the upload was scanned: ${scan.trim().replace(/\s+/g, ' ')}`);
+  await page.click('#findings-1\\.0\\.0 summary');
+  const findings = await page.textContent('#findings-1\\.0\\.0');
+  check(findings.includes('pickle.') && findings.includes('system'), 'its findings name the dangerous call');
+
+  const row = page.locator('#version-1\\.0\\.0');
+  await row.locator('input[name=reason][required]').fill('os.system in the pickle');
+  await Promise.all([page.waitForLoadState(), row.locator('button.danger').click()]);
+  check(await page.locator('#download-refused-1\\.0\\.0').count() === 1, 'the version is quarantined and its download refused');
+
+  await page.goto(`${url}/ui/audit`);
+  const log = await page.textContent('#audit-entries');
+  for (const op of ['registry.upload', 'registry.quarantine', 'asset.create']) {
+    check(log.includes(op), `the audit log shows ${op}`);
+  }
+  check(scripts.length === 0, 'no page loaded a script');
+  console.log('browser walk passed');
+} catch (err) {
+  await page.screenshot({ path: `${artifacts}/failure.png`, fullPage: true }).catch(() => {});
+  console.error(`browser walk failed at ${page.url()}: ${err.message}`);
+  console.error((await page.content().catch(() => '')).slice(0, 4000));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
