@@ -106,6 +106,29 @@ fn layout(graph: &Graph) -> HashMap<&str, (usize, usize)> {
     place
 }
 
+/// The path of an edge from `(x1, y1)` (right side of the upstream box) to `(x2, y2)` (left side of
+/// the downstream one), and where its label goes. An edge that skips columns runs along the gap
+/// below its source row (`lane`), so it never passes behind a box it does not connect.
+fn edge_path((x1, y1): (i64, i64), (x2, y2): (i64, i64), skips: bool, lane: i64) -> (String, i64, i64) {
+    if skips {
+        let q = COL_GAP / 3;
+        let d = format!(
+            "M {x1} {y1} C {} {y1}, {} {lane}, {} {lane} L {} {lane} C {} {lane}, {} {y2}, {x2} {y2}",
+            x1 + q,
+            x1 + q,
+            x1 + 2 * q,
+            x2 - 2 * q,
+            x2 - q,
+            x2 - q
+        );
+        (d, (x1 + x2) / 2, lane - 3)
+    } else {
+        let bend = (x2 - x1).max(COL_GAP) / 2;
+        let d = format!("M {x1} {y1} C {} {y1}, {} {y2}, {x2} {y2}", x1 + bend, x2 - bend);
+        (d, (x1 + x2) / 2, (y1 + y2) / 2 - 4)
+    }
+}
+
 fn origin(col: usize, row: usize) -> (i64, i64) {
     let x = MARGIN + i64::try_from(col).unwrap_or(0) * (BOX_W + COL_GAP);
     let y = MARGIN + HEADER + i64::try_from(row).unwrap_or(0) * (BOX_H + ROW_GAP);
@@ -121,7 +144,8 @@ pub fn render(graph: &Graph) -> String {
     let cols = place.values().map(|(c, _)| c + 1).max().unwrap_or(1);
     let rows = place.values().map(|(_, r)| r + 1).max().unwrap_or(1);
     let (right, bottom) = origin(cols, rows);
-    let (width, height) = (right - COL_GAP + MARGIN, bottom - ROW_GAP + MARGIN);
+    // The bottom keeps one row gap free: edges that skip columns run in the gap under their row.
+    let (width, height) = (right - COL_GAP + MARGIN, bottom + MARGIN);
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -144,14 +168,10 @@ pub fn render(graph: &Graph) -> String {
         let (fx, fy) = origin(fc, fr);
         let (tx, ty) = origin(tc, tr);
         let (x1, y1, x2, y2) = (fx + BOX_W, fy + BOX_H / 2, tx, ty + BOX_H / 2);
-        let bend = (x2 - x1).max(COL_GAP) / 2;
+        let (d, lx, ly) = edge_path((x1, y1), (x2, y2), tc > fc + 1, fy + BOX_H + ROW_GAP / 2);
         let _ = write!(
             svg,
-            r#"<g class="edge edge-{rel}"><path d="M {x1} {y1} C {} {y1}, {} {y2}, {x2} {y2}" marker-end="url(#arrow)"/><text x="{}" y="{}" text-anchor="middle">{rel}</text></g>"#,
-            x1 + bend,
-            x2 - bend,
-            (x1 + x2) / 2,
-            (y1 + y2) / 2 - 4,
+            r#"<g class="edge edge-{rel}"><path d="{d}" marker-end="url(#arrow)"/><text x="{lx}" y="{ly}" text-anchor="middle">{rel}</text></g>"#,
             rel = escape(edge.relation.as_str()),
         );
     }
@@ -212,6 +232,14 @@ mod tests {
         assert_eq!(place["d2"].0, 2, "a derived dataset sits right of its parent");
         assert_eq!(place["m"].0, 3);
         assert_eq!(place["p"].0, 4);
+    }
+
+    #[test]
+    fn edges_that_skip_columns_run_in_the_gap_under_their_row() {
+        let (straight, _, _) = edge_path((0, 50), (100, 50), false, 80);
+        assert!(!straight.contains(" 80"), "{straight}");
+        let (lane, _, label_y) = edge_path((0, 50), (600, 50), true, 80);
+        assert!(lane.contains(" 80 L ") && label_y < 80, "{lane}");
     }
 
     #[test]
