@@ -56,7 +56,8 @@ async fn dashboard(State(app): State<AppState>, caller: Caller, Query(q): Query<
         },
         Stat { label: "Users", value: count(&app, "SELECT COUNT(*) FROM users WHERE disabled = 0").await?, link: "/ui/users" },
     ];
-    let findings = crate::findings::list(&app, &FindingQuery { min_severity: Some("medium".into()), limit: Some(10), ..Default::default() })
+    // Only findings on assets this user may read (the asset filter records what it hid).
+    let findings = crate::findings::list_readable(&app, &caller, &FindingQuery { min_severity: Some("medium".into()), limit: Some(10), ..Default::default() }, "/")
         .await?
         .into_iter()
         .filter(|f| f.source != crate::findings::Source::Alert)
