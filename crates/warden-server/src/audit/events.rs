@@ -106,6 +106,23 @@ impl Change {
     }
 }
 
+impl Change {
+    /// The change as an API Activity event by `actor`, its details marked `phase: change`.
+    fn into_event(self, actor: Actor) -> AuditEvent {
+        let mut event = AuditEvent::api(new_uid(), now_ms(), actor, self.kind, self.operation);
+        for resource in self.resources {
+            event = event.with_resource(resource);
+        }
+        let mut details = self.details.unwrap_or_else(|| json!({}));
+        if let Some(map) = details.as_object_mut() {
+            map.insert("phase".into(), json!("change"));
+        }
+        event = event.with_details(details);
+        event.message = self.message;
+        event
+    }
+}
+
 /// A sign-in, failed sign-in or sign-out.
 #[derive(Debug, Clone)]
 pub struct LoginRecord {
@@ -191,34 +208,14 @@ impl AuditLog {
 
     /// Records a state change made by `caller`, inside the transaction that makes it.
     pub async fn change(&self, tx: &mut Transaction<'static, Any>, caller: &Caller, change: Change) -> ApiResult<u64> {
-        let mut event = AuditEvent::api(new_uid(), now_ms(), caller_actor(caller), change.kind, change.operation)
-            .with_request_uid(caller.request_id.clone())
-            .with_src_ip(caller.ip.to_string());
-        for resource in change.resources {
-            event = event.with_resource(resource);
-        }
-        let mut details = change.details.unwrap_or_else(|| json!({}));
-        if let Some(map) = details.as_object_mut() {
-            map.insert("phase".into(), json!("change"));
-        }
-        event = event.with_details(details);
-        event.message = change.message;
+        let event = change.into_event(caller_actor(caller)).with_request_uid(caller.request_id.clone()).with_src_ip(caller.ip.to_string());
         Ok(self.append_in(tx, &[event]).await?.first_seq)
     }
 
     /// Records a state change made by the server itself (playbooks, start-up), outside any request.
     pub async fn system_change(&self, tx: &mut Transaction<'static, Any>, change: Change) -> ApiResult<u64> {
         let actor = Actor { user: Some(User::new("system", "warden")), auth: warden_audit::ActorAuth::Anonymous, authorization: None };
-        let mut event = AuditEvent::api(new_uid(), now_ms(), actor, change.kind, change.operation);
-        for resource in change.resources {
-            event = event.with_resource(resource);
-        }
-        let mut details = change.details.unwrap_or_else(|| json!({}));
-        if let Some(map) = details.as_object_mut() {
-            map.insert("phase".into(), json!("change"));
-        }
-        event = event.with_details(details);
-        event.message = change.message;
+        let event = change.into_event(actor);
         Ok(self.append_in(tx, &[event]).await?.first_seq)
     }
 
