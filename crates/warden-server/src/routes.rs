@@ -43,6 +43,39 @@ pub struct Route {
     pub surface: Surface,
     /// The handler, answering only `method`.
     handler: MethodRouter<AppState>,
+    /// The JSON body it accepts, for the OpenAPI document.
+    pub body: Option<fn() -> DocSchema>,
+    /// The JSON it answers with on success, for the OpenAPI document.
+    pub answer: Option<fn() -> DocSchema>,
+}
+
+/// A JSON schema for the OpenAPI document: a named type, its schema and the schemas it refers to.
+pub struct DocSchema {
+    /// The component name (`#/components/schemas/<name>`).
+    pub name: String,
+    /// The schema (serialised).
+    pub schema: serde_json::Value,
+    /// Schemas it refers to, by name.
+    pub components: Vec<(String, serde_json::Value)>,
+    /// The answer is a list of `name`.
+    pub list: bool,
+}
+
+/// The schema of `T` (utoipa's `ToSchema`).
+pub fn schema_of<T: utoipa::ToSchema>() -> DocSchema {
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    DocSchema {
+        name: T::name().into_owned(),
+        schema: serde_json::to_value(T::schema()).unwrap_or_default(),
+        components: nested.into_iter().map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or_default())).collect(),
+        list: false,
+    }
+}
+
+/// The schema of a list of `T`.
+pub fn list_of<T: utoipa::ToSchema>() -> DocSchema {
+    DocSchema { list: true, ..schema_of::<T>() }
 }
 
 /// What the gate needs to know about the route it guards.
@@ -86,7 +119,28 @@ impl Route {
     {
         // The method the table names is the only one the handler answers.
         let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-        Route { method, path, action, target: Target::Server, surface, handler: on(filter, handler) }
+        Route { method, path, action, target: Target::Server, surface, handler: on(filter, handler), body: None, answer: None }
+    }
+
+    /// Documents the JSON body the route accepts.
+    #[must_use]
+    pub fn accepts<T: utoipa::ToSchema>(mut self) -> Route {
+        self.body = Some(schema_of::<T>);
+        self
+    }
+
+    /// Documents the JSON the route answers with.
+    #[must_use]
+    pub fn returns<T: utoipa::ToSchema>(mut self) -> Route {
+        self.answer = Some(schema_of::<T>);
+        self
+    }
+
+    /// Documents that the route answers with a JSON list of `T`.
+    #[must_use]
+    pub fn returns_list<T: utoipa::ToSchema>(mut self) -> Route {
+        self.answer = Some(list_of::<T>);
+        self
     }
 
     /// The same route acting on the asset named by path parameter `param`.
@@ -130,6 +184,8 @@ pub fn table() -> Vec<Route> {
     routes.extend(crate::inventory::routes());
     routes.extend(crate::registry::routes());
     routes.extend(crate::alerts::routes());
+    routes.extend(crate::gateway::routes());
+    routes.extend(crate::incidents::routes());
     routes.extend(crate::ui::routes());
     routes
 }

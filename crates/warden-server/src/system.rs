@@ -53,6 +53,24 @@ pub async fn not_found() -> Response {
 /// lists every route, the action each needs and how to authenticate.
 pub fn openapi_document() -> Value {
     let mut paths = serde_json::Map::new();
+    let mut schemas = serde_json::Map::new();
+    schemas.insert(
+        "ErrorBody".into(),
+        json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
+        }),
+    );
+    let mut reference = |doc: crate::routes::DocSchema| {
+        for (name, schema) in doc.components {
+            schemas.entry(name).or_insert(schema);
+        }
+        let name = doc.name.clone();
+        schemas.entry(doc.name).or_insert(doc.schema);
+        let one = json!({"$ref": format!("#/components/schemas/{name}")});
+        if doc.list { json!({"type": "array", "items": one}) } else { one }
+    };
     for route in crate::routes::table() {
         if route.surface != Surface::Api {
             continue;
@@ -78,6 +96,12 @@ pub fn openapi_document() -> Value {
                 "404": {"$ref": "#/components/responses/Error"}
             }
         });
+        if let Some(body) = route.body {
+            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": reference(body())}}});
+        }
+        if let Some(answer) = route.answer {
+            operation["responses"]["200"] = json!({"description": "success", "content": {"application/json": {"schema": reference(answer())}}});
+        }
         if let Target::Asset(param) = meta.target {
             operation["x-warden-resource"] = json!(format!("Warden::Asset (path parameter `{param}`)"));
         }
@@ -106,13 +130,7 @@ pub fn openapi_document() -> Value {
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
                 }
             },
-            "schemas": {
-                "ErrorBody": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
-                }
-            }
+            "schemas": schemas
         },
         "security": [{"apiKey": []}, {"session": []}]
     })
