@@ -38,6 +38,7 @@ pub mod identity;
 pub mod inventory;
 pub mod keys;
 pub mod metrics;
+pub mod playbooks;
 pub mod registry;
 pub mod routes;
 pub mod state;
