@@ -103,6 +103,8 @@ async fn raise(app: &AppState, rule: &Rule, subject: &str, message: String, evid
     let id = findings::insert(&mut conn, Source::Alert, &Attach { asset_id, version_id: None, subject }, &finding).await?;
     app.metrics.event(&format!("alert.{}", rule.id));
     tracing::warn!(rule = rule.id, %subject, "suspicious access");
+    drop(conn);
+    crate::incidents::intake_after_commit(app, std::slice::from_ref(&id)).await;
     Ok(Some(id))
 }
 

@@ -240,8 +240,9 @@ pub async fn import_report(app: &AppState, caller: &Caller, asset_id: &str, body
     }
     let mut tx = app.store.begin().await?;
     let attach = Attach { asset_id: Some(asset_id), ..Attach::default() };
+    let mut finding_ids = Vec::with_capacity(report.findings.len());
     for finding in &report.findings {
-        insert(&mut tx, Source::Import, &attach, finding).await?;
+        finding_ids.push(insert(&mut tx, Source::Import, &attach, finding).await?);
     }
     let max = report.findings.iter().map(|f| f.severity).max();
     app.audit
@@ -252,6 +253,7 @@ pub async fn import_report(app: &AppState, caller: &Caller, asset_id: &str, body
         .await?;
     tx.commit().await?;
     app.metrics.event("finding.import");
+    crate::incidents::intake_after_commit(app, &finding_ids).await;
     Ok(ImportResult { imported: report.findings.len(), max_severity: max.map(|s| s.as_str().to_owned()) })
 }
 

@@ -35,6 +35,7 @@ pub mod error;
 pub mod findings;
 pub mod gate;
 pub mod identity;
+pub mod incidents;
 pub mod inventory;
 pub mod keys;
 pub mod metrics;

@@ -124,6 +124,9 @@ actions! {
     ALERT_LIST = "alert.list", Security, "Read suspicious-access alerts.";
     AUDIT_READ = "audit.read", Audit, "Read audit entries, checkpoints and proofs.";
     AUDIT_EXPORT = "audit.export", Audit, "Export the audit log (OCSF JSON lines).";
+    INCIDENT_READ = "incident.read", Security, "Read incidents, their timelines and post-incident reviews; export them as OCSF.";
+    INCIDENT_WRITE = "incident.write", Govern, "Open incidents by hand, comment, assign, link findings and assets, record root cause and lessons.";
+    INCIDENT_MANAGE = "incident.manage", Govern, "Move an incident through its lifecycle (triage, contain, mitigate, recover, close).";
 }
 
 /// The action named `name`.

@@ -306,8 +306,9 @@ async fn store_version(app: AppState, caller: Caller, request: UploadRequest, re
     };
     catalog::record_stage(&mut tx, &event).await?;
     let attach = Attach { asset_id: Some(&asset_id), version_id: Some(&version_id), subject: "" };
+    let mut finding_ids = Vec::with_capacity(summary.findings.len());
     for finding in &summary.findings {
-        findings::insert(&mut tx, Source::RegistryScan, &attach, finding).await?;
+        finding_ids.push(findings::insert(&mut tx, Source::RegistryScan, &attach, finding).await?);
     }
     let change = Change::create("registry.upload", "model_version", &version_id)
         .named(format!("{} {}", model.name, request.version))
@@ -327,6 +328,7 @@ async fn store_version(app: AppState, caller: Caller, request: UploadRequest, re
     let mut guard = guard;
     guard.0 = None;
     app.metrics.event("registry.upload");
+    crate::incidents::intake_after_commit(&app, &finding_ids).await;
     let stored = catalog::version_by_id(&mut *app.store.read.acquire().await?, &version_id)
         .await?
         .ok_or_else(|| ApiError::Internal("the new version vanished".into()))?;

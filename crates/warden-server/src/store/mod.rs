@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (4, "registry", include_str!("../../migrations/0004_registry.sql")),
     (5, "api_key_mfa", include_str!("../../migrations/0005_api_key_mfa.sql")),
+    (6, "incidents", include_str!("../../migrations/0006_incidents.sql")),
     (7, "playbooks", include_str!("../../migrations/0007_playbooks.sql")),
 ];
 
