@@ -34,6 +34,7 @@ pub mod config;
 pub mod error;
 pub mod findings;
 pub mod gate;
+pub mod gateway;
 pub mod identity;
 pub mod incidents;
 pub mod inventory;

@@ -124,6 +124,12 @@ actions! {
     ALERT_LIST = "alert.list", Security, "Read suspicious-access alerts.";
     AUDIT_READ = "audit.read", Audit, "Read audit entries, checkpoints and proofs.";
     AUDIT_EXPORT = "audit.export", Audit, "Export the audit log (OCSF JSON lines).";
+    GATEWAY_CHECK = "gateway.check", Read, "Ask whether a deployment's gateway must refuse a client (the inference gateway's check).";
+    GATEWAY_READ = "gateway.read", Security, "List the clients blocked at deployments' gateways, with their history.";
+    GATEWAY_BLOCK = "gateway.block", Govern, "Block a client at a deployment's gateway.";
+    GATEWAY_LIFT = "gateway.lift", Govern, "Lift the block of a client at a deployment's gateway.";
+    TRAFFIC_INGEST = "traffic.ingest", Write, "Send a deployment's inference events to the attack detectors.";
+    DRIFT_REPORT = "drift.report", Write, "Attach a drift report (warden drift --format json) to a model, deployment or dataset.";
     INCIDENT_READ = "incident.read", Security, "Read incidents, their timelines and post-incident reviews; export them as OCSF.";
     INCIDENT_WRITE = "incident.write", Govern, "Open incidents by hand, comment, assign, link findings and assets, record root cause and lessons.";
     INCIDENT_MANAGE = "incident.manage", Govern, "Move an incident through its lifecycle (triage, contain, mitigate, recover, close).";

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "api_key_mfa", include_str!("../../migrations/0005_api_key_mfa.sql")),
     (6, "incidents", include_str!("../../migrations/0006_incidents.sql")),
     (7, "playbooks", include_str!("../../migrations/0007_playbooks.sql")),
+    (8, "gateway", include_str!("../../migrations/0008_gateway.sql")),
 ];
 
 /// Which database a [`Store`] talks to.
