@@ -187,9 +187,11 @@ pub async fn download(app: &AppState, caller: &Caller, asset_id: &str, version: 
 }
 
 /// Filters of the alert list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct AlertQuery {
+    /// At most this many, newest first (default 200, at most 1000).
     limit: Option<i64>,
+    /// Only this detector's alerts.
     rule_id: Option<String>,
 }
 
@@ -198,7 +200,7 @@ pub async fn list(app: &AppState, rule_id: Option<String>, limit: Option<i64>) -
     findings::list(app, &findings::FindingQuery { source: Some("alert".into()), rule_id, limit, ..Default::default() }).await
 }
 
-async fn list_json(State(app): State<AppState>, Query(q): Query<AlertQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
+async fn list_json(State(app): State<AppState>, crate::extract::QueryParams(q): crate::extract::QueryParams<AlertQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
     Ok(Json(list(&app, q.rule_id, q.limit).await?))
 }
 
@@ -232,7 +234,7 @@ async fn alerts_page(State(app): State<AppState>, caller: Caller, Query(q): Quer
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::api(Method::GET, "/api/v1/alerts", actions::ALERT_LIST, list_json),
+        Route::api(Method::GET, "/api/v1/alerts", actions::ALERT_LIST, list_json).query::<AlertQuery>().returns_list::<StoredFinding>(),
         Route::ui(Method::GET, "/ui/alerts", actions::ALERT_LIST, alerts_page),
     ]
 }

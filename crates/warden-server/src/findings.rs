@@ -15,6 +15,7 @@ use warden_core::{Finding, Location, Severity};
 
 use crate::authz::actions;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::QueryParams;
 use crate::gate::Caller;
 use crate::routes::Route;
 use crate::state::AppState;
@@ -140,7 +141,7 @@ pub async fn insert(conn: &mut sqlx::AnyConnection, source: Source, attach: &Att
 /// Filters of [`list`] (all optional).
 #[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
 pub struct FindingQuery {
-    /// Only this asset's findings.
+    /// Only this asset's findings (on an asset's own list, that asset).
     pub asset: Option<String>,
     /// Only this model version's findings.
     pub version: Option<String>,
@@ -210,7 +211,7 @@ pub const MAX_IMPORT: usize = 10_000;
 
 /// A report to import: any warden JSON report with a `findings` array (`warden scan`,
 /// `warden data scan`, `warden verify`, `warden monitor`, `warden assess` ...).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ImportBody {
     findings: Vec<Finding>,
 }
@@ -222,6 +223,8 @@ pub struct ImportResult {
     pub imported: usize,
     /// The highest severity among them.
     pub max_severity: Option<String>,
+    /// The findings, in warden's report format (other fields of the report are ignored).
+    #[schema(value_type = Vec<Object>)]
 }
 
 /// Attaches the findings of a warden JSON report (`body`) to asset `asset_id` for `caller`, in one
@@ -281,11 +284,11 @@ pub async fn list_readable(app: &AppState, caller: &Caller, query: &FindingQuery
     Ok(out)
 }
 
-async fn list_json(State(app): State<AppState>, caller: Caller, Query(query): Query<FindingQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
+async fn list_json(State(app): State<AppState>, caller: Caller, QueryParams(query): QueryParams<FindingQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
     Ok(Json(list_readable(&app, &caller, &query, "/api/v1/findings").await?))
 }
 
-async fn list_for_asset(State(app): State<AppState>, Path(asset_id): Path<String>, Query(mut query): Query<FindingQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
+async fn list_for_asset(State(app): State<AppState>, Path(asset_id): Path<String>, QueryParams(mut query): QueryParams<FindingQuery>) -> ApiResult<Json<Vec<StoredFinding>>> {
     query.asset = Some(asset_id);
     Ok(Json(list(&app, &query).await?))
 }
@@ -293,9 +296,16 @@ async fn list_for_asset(State(app): State<AppState>, Path(asset_id): Path<String
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::api(Method::GET, "/api/v1/findings", actions::FINDING_LIST, list_json),
-        Route::api(Method::GET, "/api/v1/assets/{id}/findings", actions::ASSET_READ, list_for_asset).on_asset("id"),
-        Route::api(Method::POST, "/api/v1/assets/{id}/findings", actions::FINDING_IMPORT, import).on_asset("id"),
+        Route::api(Method::GET, "/api/v1/findings", actions::FINDING_LIST, list_json).query::<FindingQuery>().returns_list::<StoredFinding>(),
+        Route::api(Method::GET, "/api/v1/assets/{id}/findings", actions::ASSET_READ, list_for_asset)
+            .on_asset("id")
+            .query::<FindingQuery>()
+            .returns_list::<StoredFinding>(),
+        Route::api(Method::POST, "/api/v1/assets/{id}/findings", actions::FINDING_IMPORT, import)
+            .on_asset("id")
+            .accepts::<ImportBody>()
+            .returns::<ImportResult>()
+            .status(201),
         Route::ui(Method::GET, "/ui/findings", actions::FINDING_LIST, findings_page),
         Route::ui(Method::POST, "/ui/assets/{id}/findings", actions::FINDING_IMPORT, import_form).on_asset("id"),
     ]

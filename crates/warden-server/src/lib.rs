@@ -32,6 +32,7 @@ pub mod audit;
 pub mod authz;
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod findings;
 pub mod gate;
 pub mod gateway;

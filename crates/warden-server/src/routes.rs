@@ -47,6 +47,16 @@ pub struct Route {
     pub body: Option<fn() -> DocSchema>,
     /// The JSON it answers with on success, for the OpenAPI document.
     pub answer: Option<fn() -> DocSchema>,
+    /// The content type of a body that is not JSON (a model file, policy text).
+    pub raw_body: Option<&'static str>,
+    /// The content type of an answer that is not JSON (a download, a signed note, metrics).
+    pub raw_answer: Option<&'static str>,
+    /// The body may be left out.
+    pub body_optional: bool,
+    /// The status of a successful answer (200, 201 or 204).
+    pub success: u16,
+    /// The query parameters, for the OpenAPI document.
+    pub query: Option<fn() -> Vec<utoipa::openapi::path::Parameter>>,
 }
 
 /// A JSON schema for the OpenAPI document: a named type, its schema and the schemas it refers to.
@@ -76,6 +86,11 @@ pub fn schema_of<T: utoipa::ToSchema>() -> DocSchema {
 /// The schema of a list of `T`.
 pub fn list_of<T: utoipa::ToSchema>() -> DocSchema {
     DocSchema { list: true, ..schema_of::<T>() }
+}
+
+/// The query parameters of `Q`.
+pub fn query_of<Q: utoipa::IntoParams>() -> Vec<utoipa::openapi::path::Parameter> {
+    Q::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query))
 }
 
 /// What the gate needs to know about the route it guards.
@@ -119,7 +134,21 @@ impl Route {
     {
         // The method the table names is the only one the handler answers.
         let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-        Route { method, path, action, target: Target::Server, surface, handler: on(filter, handler), body: None, answer: None }
+        Route {
+            method,
+            path,
+            action,
+            target: Target::Server,
+            surface,
+            handler: on(filter, handler),
+            body: None,
+            answer: None,
+            raw_body: None,
+            raw_answer: None,
+            body_optional: false,
+            success: 200,
+            query: None,
+        }
     }
 
     /// Documents the JSON body the route accepts.
@@ -140,6 +169,42 @@ impl Route {
     #[must_use]
     pub fn returns_list<T: utoipa::ToSchema>(mut self) -> Route {
         self.answer = Some(list_of::<T>);
+        self
+    }
+
+    /// Documents a JSON body the client may leave out.
+    #[must_use]
+    pub fn accepts_optional<T: utoipa::ToSchema>(mut self) -> Route {
+        self.body = Some(schema_of::<T>);
+        self.body_optional = true;
+        self
+    }
+
+    /// Documents a body that is not JSON, by its content type (`application/octet-stream`).
+    #[must_use]
+    pub fn accepts_raw(mut self, content_type: &'static str) -> Route {
+        self.raw_body = Some(content_type);
+        self
+    }
+
+    /// Documents an answer that is not JSON, by its content type (`text/plain`).
+    #[must_use]
+    pub fn returns_raw(mut self, content_type: &'static str) -> Route {
+        self.raw_answer = Some(content_type);
+        self
+    }
+
+    /// Documents the status of a successful answer when it is not 200 (201 created, 204 no content).
+    #[must_use]
+    pub fn status(mut self, status: u16) -> Route {
+        self.success = status;
+        self
+    }
+
+    /// Documents the query parameters (utoipa's `IntoParams`).
+    #[must_use]
+    pub fn query<Q: utoipa::IntoParams>(mut self) -> Route {
+        self.query = Some(query_of::<Q>);
         self
     }
 

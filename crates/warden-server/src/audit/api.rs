@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -15,24 +15,27 @@ use warden_audit::{ConsistencyProof, InclusionProof};
 use super::read_hashes;
 use crate::authz::actions;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::QueryParams;
 use crate::routes::Route;
 use crate::state::AppState;
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::api(Method::GET, "/api/v1/audit/entries", actions::AUDIT_READ, entries),
-        Route::api(Method::GET, "/api/v1/audit/checkpoint", actions::AUDIT_READ, checkpoint),
-        Route::api(Method::GET, "/api/v1/audit/checkpoints", actions::AUDIT_READ, checkpoints),
-        Route::api(Method::GET, "/api/v1/audit/key", actions::AUDIT_READ, verifier_key),
-        Route::api(Method::GET, "/api/v1/audit/proof/inclusion", actions::AUDIT_READ, inclusion),
-        Route::api(Method::GET, "/api/v1/audit/proof/consistency", actions::AUDIT_READ, consistency),
-        Route::api(Method::GET, "/api/v1/audit/export", actions::AUDIT_EXPORT, export),
+        Route::api(Method::GET, "/api/v1/audit/entries", actions::AUDIT_READ, entries).query::<Page>().returns_list::<EntryView>(),
+        Route::api(Method::GET, "/api/v1/audit/checkpoint", actions::AUDIT_READ, checkpoint).returns_raw("text/plain"),
+        Route::api(Method::GET, "/api/v1/audit/checkpoints", actions::AUDIT_READ, checkpoints).query::<CheckpointPage>().returns_list::<CheckpointView>(),
+        Route::api(Method::GET, "/api/v1/audit/key", actions::AUDIT_READ, verifier_key).returns_raw("text/plain"),
+        Route::api(Method::GET, "/api/v1/audit/proof/inclusion", actions::AUDIT_READ, inclusion).query::<InclusionQuery>().returns::<InclusionAnswer>(),
+        Route::api(Method::GET, "/api/v1/audit/proof/consistency", actions::AUDIT_READ, consistency)
+            .query::<ConsistencyQuery>()
+            .returns::<ConsistencyAnswer>(),
+        Route::api(Method::GET, "/api/v1/audit/export", actions::AUDIT_EXPORT, export).query::<ExportQuery>().returns_raw("application/x-ndjson"),
     ]
 }
 
 /// Paging of entries.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct Page {
     /// First sequence number (default 0).
     from: Option<i64>,
@@ -44,13 +47,14 @@ struct Page {
 }
 
 /// One audit entry as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EntryView {
     /// Position in the log.
     pub seq: i64,
     /// RFC 6962 leaf hash, hex.
     pub leaf_hash: String,
     /// The entry (an OCSF event).
+    #[schema(value_type = Object)]
     pub entry: Value,
 }
 
@@ -75,7 +79,7 @@ pub async fn list_entries(app: &AppState, from: i64, limit: i64, newest: bool) -
         .collect()
 }
 
-async fn entries(State(app): State<AppState>, Query(page): Query<Page>) -> ApiResult<Json<Vec<EntryView>>> {
+async fn entries(State(app): State<AppState>, QueryParams(page): QueryParams<Page>) -> ApiResult<Json<Vec<EntryView>>> {
     Ok(Json(list_entries(&app, page.from.unwrap_or(0), page.limit.unwrap_or(100), page.newest).await?))
 }
 
@@ -93,17 +97,21 @@ async fn checkpoint(State(app): State<AppState>) -> ApiResult<Response> {
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
 
-/// A stored checkpoint.
-#[derive(Debug, Serialize)]
+/// A stored checkpoint: a C2SP signed note over the tree of the first `size` entries.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CheckpointView {
+    /// The tree size.
     size: i64,
+    /// The RFC 6962 root hash, hex.
     root: String,
+    /// The signed note (verify it with `GET /api/v1/audit/key`).
     note: String,
+    /// When it was signed (unix ms).
     ts: i64,
 }
 
 /// Paging of checkpoints.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct CheckpointPage {
     /// Smallest tree size (default 0).
     from_size: Option<i64>,
@@ -111,7 +119,7 @@ struct CheckpointPage {
     limit: Option<i64>,
 }
 
-async fn checkpoints(State(app): State<AppState>, Query(page): Query<CheckpointPage>) -> ApiResult<Json<Vec<CheckpointView>>> {
+async fn checkpoints(State(app): State<AppState>, QueryParams(page): QueryParams<CheckpointPage>) -> ApiResult<Json<Vec<CheckpointView>>> {
     let rows = sqlx::query("SELECT size, root, note, ts FROM audit_checkpoints WHERE size >= $1 ORDER BY size LIMIT $2")
         .bind(page.from_size.unwrap_or(0))
         .bind(page.limit.unwrap_or(100).clamp(1, 1000))
@@ -129,7 +137,7 @@ async fn verifier_key(State(app): State<AppState>) -> Response {
 }
 
 /// Which inclusion proof.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct InclusionQuery {
     /// The entry's sequence number.
     index: u64,
@@ -138,13 +146,16 @@ struct InclusionQuery {
 }
 
 /// An inclusion proof with the checkpoint it proves against.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct InclusionAnswer {
+    /// The RFC 6962 inclusion proof (warden-audit's encoding).
+    #[schema(value_type = Object)]
     proof: InclusionProof,
+    /// The signed note of the tree the proof is against.
     checkpoint: String,
 }
 
-async fn inclusion(State(app): State<AppState>, Query(q): Query<InclusionQuery>) -> ApiResult<Json<InclusionAnswer>> {
+async fn inclusion(State(app): State<AppState>, QueryParams(q): QueryParams<InclusionQuery>) -> ApiResult<Json<InclusionAnswer>> {
     let (size, note) = checkpoint_at(&app, q.size).await?;
     if q.index >= size {
         return Err(ApiError::BadRequest(format!("entry {} is not in a tree of {size} entries", q.index)));
@@ -156,7 +167,7 @@ async fn inclusion(State(app): State<AppState>, Query(q): Query<InclusionQuery>)
 }
 
 /// Which consistency proof.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct ConsistencyQuery {
     /// The older tree size.
     old: u64,
@@ -165,14 +176,18 @@ struct ConsistencyQuery {
 }
 
 /// A consistency proof with both checkpoints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ConsistencyAnswer {
+    /// The RFC 6962 consistency proof (warden-audit's encoding).
+    #[schema(value_type = Object)]
     proof: ConsistencyProof,
+    /// The signed note of the older tree.
     old_checkpoint: String,
+    /// The signed note of the newer tree.
     new_checkpoint: String,
 }
 
-async fn consistency(State(app): State<AppState>, Query(q): Query<ConsistencyQuery>) -> ApiResult<Json<ConsistencyAnswer>> {
+async fn consistency(State(app): State<AppState>, QueryParams(q): QueryParams<ConsistencyQuery>) -> ApiResult<Json<ConsistencyAnswer>> {
     let (new_size, new_note) = checkpoint_at(&app, q.new).await?;
     if q.old == 0 || q.old > new_size {
         return Err(ApiError::BadRequest(format!("the old size must be between 1 and {new_size}")));
@@ -203,7 +218,7 @@ fn bad_proof(err: warden_audit::TreeError) -> ApiError {
 }
 
 /// Range of the export.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct ExportQuery {
     /// First sequence number (default 0).
     from: Option<i64>,
@@ -211,7 +226,7 @@ struct ExportQuery {
     to: Option<i64>,
 }
 
-async fn export(State(app): State<AppState>, Query(q): Query<ExportQuery>) -> Response {
+async fn export(State(app): State<AppState>, QueryParams(q): QueryParams<ExportQuery>) -> Response {
     const PAGE: i64 = 1000;
     let end = q.to.unwrap_or(i64::MAX);
     let start = q.from.unwrap_or(0).max(0);

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{PolicyError, actions};
+use super::{PolicyError, ResourceRef, actions};
 use crate::audit::Change;
 use crate::error::{ApiError, ApiResult};
 use crate::gate::Caller;
@@ -28,10 +28,10 @@ const MAX_POLICY_BYTES: usize = 256 * 1024;
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::api(Method::GET, "/api/v1/policies", actions::POLICY_READ, get_policies),
-        Route::api(Method::GET, "/api/v1/policies/schema", actions::POLICY_READ, get_schema),
-        Route::api(Method::POST, "/api/v1/policies/validate", actions::POLICY_READ, validate),
-        Route::api(Method::PUT, "/api/v1/policies", actions::POLICY_UPDATE, put_policies),
+        Route::api(Method::GET, "/api/v1/policies", actions::POLICY_READ, get_policies).returns::<PoliciesView>(),
+        Route::api(Method::GET, "/api/v1/policies/schema", actions::POLICY_READ, get_schema).returns_raw("text/plain"),
+        Route::api(Method::POST, "/api/v1/policies/validate", actions::POLICY_READ, validate).accepts_raw("text/plain").returns::<Validation>(),
+        Route::api(Method::PUT, "/api/v1/policies", actions::POLICY_UPDATE, put_policies).accepts_raw("text/plain").returns::<Saved>(),
         Route::ui(Method::GET, "/ui/policies", actions::POLICY_READ, policies_page),
         Route::ui(Method::POST, "/ui/policies", actions::POLICY_UPDATE, policies_form),
     ]
@@ -68,7 +68,14 @@ pub async fn save(app: &AppState, caller: &Caller, text: &str) -> ApiResult<i64>
     if text.len() > MAX_POLICY_BYTES {
         return Err(ApiError::TooLarge(format!("policies are limited to {MAX_POLICY_BYTES} bytes")));
     }
-    app.authz.compile(text).map_err(policy_error)?;
+    let set = app.authz.compile(text).map_err(policy_error)?;
+    // Policies that take away their author's own `policy.update` (an empty text denies everything)
+    // could not be changed back through the API or the UI by anyone.
+    if !app.authz.would_allow(&set, &caller.principal, actions::POLICY_UPDATE, &ResourceRef::Server, &caller.facts()) {
+        return Err(ApiError::BadRequest(
+            "these policies would take away your own `policy.update`, so nobody could change them back here; keep a policy that permits it".into(),
+        ));
+    }
     // Two instances saving at once may pick the same version number; the loser tries the next.
     let mut attempt = 0;
     let version = loop {

@@ -242,6 +242,12 @@ impl Authorizer {
         }
     }
 
+    /// Whether `set` (compiled, not yet installed) would allow `principal` to do `action` on
+    /// `resource` in the circumstances `facts`: to check a new policy set before it is in force.
+    pub fn would_allow(&self, set: &PolicySet, principal: &PrincipalRef, action: Action, resource: &ResourceRef, facts: &RequestFacts) -> bool {
+        self.decide_with(set, principal, action, resource, facts).is_ok_and(|d| d.allowed)
+    }
+
     fn decide_with(
         &self,
         set: &PolicySet,

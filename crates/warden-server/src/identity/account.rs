@@ -12,6 +12,7 @@ use super::session::{self, NewSession};
 use super::{Via, password, totp};
 use crate::authz::actions;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
 use crate::gate::Caller;
 use crate::routes::Route;
 use crate::state::AppState;
@@ -20,10 +21,10 @@ use crate::store::now_ms;
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::api(Method::GET, "/api/v1/me", actions::SELF_READ, me),
-        Route::api(Method::POST, "/api/v1/me/totp", actions::SELF_UPDATE, totp_start_json),
-        Route::api(Method::POST, "/api/v1/me/totp/confirm", actions::SELF_UPDATE, totp_confirm_json),
-        Route::api(Method::POST, "/api/v1/me/password", actions::SELF_UPDATE, password_json),
+        Route::api(Method::GET, "/api/v1/me", actions::SELF_READ, me).returns::<Me>(),
+        Route::api(Method::POST, "/api/v1/me/totp", actions::SELF_UPDATE, totp_start_json).returns::<TotpEnrolment>(),
+        Route::api(Method::POST, "/api/v1/me/totp/confirm", actions::SELF_UPDATE, totp_confirm_json).accepts::<CodeRequest>().returns::<Confirmed>(),
+        Route::api(Method::POST, "/api/v1/me/password", actions::SELF_UPDATE, password_json).accepts::<PasswordChange>().status(204),
     ]
 }
 
@@ -142,7 +143,7 @@ pub struct Confirmed {
     pub csrf_token: String,
 }
 
-async fn totp_confirm_json(State(app): State<AppState>, caller: Caller, Json(body): Json<CodeRequest>) -> ApiResult<Response> {
+async fn totp_confirm_json(State(app): State<AppState>, caller: Caller, JsonBody(body): JsonBody<CodeRequest>) -> ApiResult<Response> {
     let created = totp_confirm(&app, &caller, &body.code).await?;
     let mut response = Json(Confirmed { csrf_token: created.csrf.clone() }).into_response();
     for cookie in created.cookies {
@@ -181,7 +182,7 @@ pub async fn change_password(app: &AppState, caller: &Caller, change: &PasswordC
     Ok(())
 }
 
-async fn password_json(State(app): State<AppState>, caller: Caller, Json(body): Json<PasswordChange>) -> ApiResult<Response> {
+async fn password_json(State(app): State<AppState>, caller: Caller, JsonBody(body): JsonBody<PasswordChange>) -> ApiResult<Response> {
     change_password(&app, &caller, &body).await?;
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }

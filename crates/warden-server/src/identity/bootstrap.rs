@@ -12,6 +12,7 @@ use super::session::{self, NewSession};
 use super::{password, random_token, sha256_hex};
 use crate::authz::actions;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
 use crate::gate::Caller;
 use crate::routes::Route;
 use crate::state::AppState;
@@ -26,7 +27,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::ui(Method::GET, "/bootstrap", actions::AUTH_BOOTSTRAP, bootstrap_page),
         Route::ui(Method::POST, "/bootstrap", actions::AUTH_BOOTSTRAP, bootstrap_form),
-        Route::api(Method::POST, "/api/v1/bootstrap", actions::AUTH_BOOTSTRAP, bootstrap_json),
+        Route::api(Method::POST, "/api/v1/bootstrap", actions::AUTH_BOOTSTRAP, bootstrap_json).accepts::<BootstrapRequest>().returns::<BootstrapResponse>().status(201),
     ]
 }
 
@@ -162,7 +163,7 @@ pub struct BootstrapResponse {
     pub user_id: String,
 }
 
-async fn bootstrap_json(State(app): State<AppState>, caller: Caller, Json(body): Json<BootstrapRequest>) -> ApiResult<Response> {
+async fn bootstrap_json(State(app): State<AppState>, caller: Caller, JsonBody(body): JsonBody<BootstrapRequest>) -> ApiResult<Response> {
     let user_id = create_admin(&app, &caller, &body.token, &body.username, &body.password).await?;
     Ok((StatusCode::CREATED, Json(BootstrapResponse { user_id })).into_response())
 }

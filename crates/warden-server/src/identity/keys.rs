@@ -18,6 +18,7 @@ use super::actor::{self, Actor};
 use super::{API_KEY_PREFIX, random_token, sha256_hex, split_roles};
 use crate::authz::{Group, PrincipalRef, RequestFacts, ResourceRef, actions};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
 use crate::gate::Caller;
 use crate::routes::Route;
 use crate::state::AppState;
@@ -30,9 +31,9 @@ const DAY_MS: i64 = 86_400_000;
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::api(Method::GET, "/api/v1/keys", actions::KEY_LIST, list_json),
-        Route::api(Method::POST, "/api/v1/keys", actions::KEY_CREATE, create_json),
-        Route::api(Method::DELETE, "/api/v1/keys/{id}", actions::KEY_REVOKE, revoke_json),
+        Route::api(Method::GET, "/api/v1/keys", actions::KEY_LIST, list_json).returns_list::<KeyView>(),
+        Route::api(Method::POST, "/api/v1/keys", actions::KEY_CREATE, create_json).accepts::<KeyRequest>().returns::<CreatedKey>().status(201),
+        Route::api(Method::DELETE, "/api/v1/keys/{id}", actions::KEY_REVOKE, revoke_json).accepts_optional::<RevokeRequest>().status(204),
     ]
 }
 
@@ -309,7 +310,7 @@ async fn list_json(State(app): State<AppState>, caller: Caller) -> ApiResult<Jso
     Ok(Json(list_keys(&app, &caller).await?))
 }
 
-async fn create_json(State(app): State<AppState>, caller: Caller, Json(body): Json<KeyRequest>) -> ApiResult<Response> {
+async fn create_json(State(app): State<AppState>, caller: Caller, JsonBody(body): JsonBody<KeyRequest>) -> ApiResult<Response> {
     let created = create_key(&app, &caller, &body).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
@@ -322,8 +323,8 @@ pub struct RevokeRequest {
     pub reason: Option<String>,
 }
 
-async fn revoke_json(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, body: Option<Json<RevokeRequest>>) -> ApiResult<Response> {
-    let reason = body.and_then(|Json(b)| b.reason).unwrap_or_default();
+async fn revoke_json(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, body: Option<JsonBody<RevokeRequest>>) -> ApiResult<Response> {
+    let reason = body.and_then(|JsonBody(b)| b.reason).unwrap_or_default();
     if revoke_key(&app, Actor::Caller(&caller), &id, reason.trim()).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {

@@ -14,6 +14,7 @@ use super::{Via, password};
 use crate::audit::LoginRecord;
 use crate::authz::actions;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
 use crate::gate::Caller;
 use crate::routes::Route;
 use crate::state::AppState;
@@ -33,8 +34,8 @@ pub fn routes() -> Vec<Route> {
         Route::ui(Method::GET, "/login/totp", actions::AUTH_LOGIN, totp_page),
         Route::ui(Method::POST, "/login/totp", actions::AUTH_LOGIN, totp_form),
         Route::ui(Method::POST, "/logout", actions::AUTH_LOGOUT, logout_form),
-        Route::api(Method::POST, "/api/v1/login", actions::AUTH_LOGIN, login_json),
-        Route::api(Method::POST, "/api/v1/logout", actions::AUTH_LOGOUT, logout_json),
+        Route::api(Method::POST, "/api/v1/login", actions::AUTH_LOGIN, login_json).accepts::<LoginRequest>().returns::<LoginResponse>(),
+        Route::api(Method::POST, "/api/v1/logout", actions::AUTH_LOGOUT, logout_json).status(204),
     ]
 }
 
@@ -281,7 +282,7 @@ pub struct LoginResponse {
     pub mfa: bool,
 }
 
-async fn login_json(State(app): State<AppState>, caller: Caller, headers: HeaderMap, Json(body): Json<LoginRequest>) -> ApiResult<Response> {
+async fn login_json(State(app): State<AppState>, caller: Caller, headers: HeaderMap, JsonBody(body): JsonBody<LoginRequest>) -> ApiResult<Response> {
     same_origin(&app, &headers).map_err(ApiError::Forbidden)?;
     let outcome = password_step(&app, &caller, &body.username, &body.password).await?;
     let created = match outcome {

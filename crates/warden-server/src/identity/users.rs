@@ -20,6 +20,7 @@ use super::{password, split_roles, validate_username};
 use crate::audit::Change;
 use crate::authz::{ROLES, actions};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
 use crate::gate::Caller;
 use crate::routes::Route;
 use crate::state::AppState;
@@ -28,12 +29,12 @@ use crate::store::{is_unique_violation, new_id, now_ms};
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::api(Method::GET, "/api/v1/users", actions::USER_LIST, list_json),
-        Route::api(Method::POST, "/api/v1/users", actions::USER_CREATE, create_json),
-        Route::api(Method::GET, "/api/v1/users/{id}", actions::USER_LIST, get_json),
-        Route::api(Method::PATCH, "/api/v1/users/{id}", actions::USER_UPDATE, patch_json),
-        Route::api(Method::POST, "/api/v1/users/{id}/reset-mfa", actions::USER_UPDATE, reset_mfa_json),
-        Route::api(Method::POST, "/api/v1/users/{id}/password", actions::USER_UPDATE, password_json),
+        Route::api(Method::GET, "/api/v1/users", actions::USER_LIST, list_json).returns_list::<UserView>(),
+        Route::api(Method::POST, "/api/v1/users", actions::USER_CREATE, create_json).accepts::<NewUser>().returns::<UserView>().status(201),
+        Route::api(Method::GET, "/api/v1/users/{id}", actions::USER_LIST, get_json).returns::<UserView>(),
+        Route::api(Method::PATCH, "/api/v1/users/{id}", actions::USER_UPDATE, patch_json).accepts::<UserPatch>().returns::<UserView>(),
+        Route::api(Method::POST, "/api/v1/users/{id}/reset-mfa", actions::USER_UPDATE, reset_mfa_json).returns::<UserView>(),
+        Route::api(Method::POST, "/api/v1/users/{id}/password", actions::USER_UPDATE, password_json).accepts::<PasswordSet>().status(204),
     ]
 }
 
@@ -383,12 +384,12 @@ async fn get_json(State(app): State<AppState>, Path(id): Path<String>) -> ApiRes
     Ok(Json(get_user(&app, &id).await?))
 }
 
-async fn create_json(State(app): State<AppState>, caller: Caller, Json(body): Json<NewUser>) -> ApiResult<Response> {
+async fn create_json(State(app): State<AppState>, caller: Caller, JsonBody(body): JsonBody<NewUser>) -> ApiResult<Response> {
     let user = create_user(&app, &caller, &body).await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
-async fn patch_json(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<UserPatch>) -> ApiResult<Json<UserView>> {
+async fn patch_json(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(body): JsonBody<UserPatch>) -> ApiResult<Json<UserView>> {
     update_user(&app, Actor::Caller(&caller), &id, &body).await?;
     Ok(Json(get_user(&app, &id).await?))
 }
@@ -405,7 +406,7 @@ pub struct PasswordSet {
     pub password: String,
 }
 
-async fn password_json(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<PasswordSet>) -> ApiResult<Response> {
+async fn password_json(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(body): JsonBody<PasswordSet>) -> ApiResult<Response> {
     set_password(&app, Actor::Caller(&caller), &id, &body.password).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

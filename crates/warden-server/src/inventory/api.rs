@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -19,6 +19,7 @@ use super::lineage::{self, EdgeView, Graph};
 use super::model::{AssetKind, Relation};
 use crate::authz::actions;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::QueryParams;
 use crate::gate::Caller;
 use crate::routes::Route;
 use crate::state::AppState;
@@ -26,15 +27,15 @@ use crate::state::AppState;
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::api(Method::GET, "/api/v1/assets", actions::ASSET_LIST, list),
-        Route::api(Method::POST, "/api/v1/assets", actions::ASSET_CREATE, create),
-        Route::api(Method::GET, "/api/v1/assets/{id}", actions::ASSET_READ, read).on_asset("id"),
-        Route::api(Method::PATCH, "/api/v1/assets/{id}", actions::ASSET_UPDATE, update).on_asset("id"),
-        Route::api(Method::DELETE, "/api/v1/assets/{id}", actions::ASSET_DELETE, retire).on_asset("id"),
-        Route::api(Method::GET, "/api/v1/lineage", actions::ASSET_LIST, graph),
-        Route::api(Method::POST, "/api/v1/lineage", actions::LINEAGE_WRITE, add_edge),
-        Route::api(Method::DELETE, "/api/v1/lineage/{edge_id}", actions::LINEAGE_WRITE, remove_edge),
-        Route::api(Method::GET, "/api/v1/inventory/cyclonedx", actions::INVENTORY_EXPORT, cyclonedx),
+        Route::api(Method::GET, "/api/v1/assets", actions::ASSET_LIST, list).query::<AssetFilter>().returns_list::<AssetListItem>(),
+        Route::api(Method::POST, "/api/v1/assets", actions::ASSET_CREATE, create).accepts::<NewAsset>().returns::<Asset>().status(201),
+        Route::api(Method::GET, "/api/v1/assets/{id}", actions::ASSET_READ, read).on_asset("id").returns::<AssetDetail>(),
+        Route::api(Method::PATCH, "/api/v1/assets/{id}", actions::ASSET_UPDATE, update).on_asset("id").accepts::<AssetPatch>().returns::<Asset>(),
+        Route::api(Method::DELETE, "/api/v1/assets/{id}", actions::ASSET_DELETE, retire).on_asset("id").returns::<Asset>(),
+        Route::api(Method::GET, "/api/v1/lineage", actions::ASSET_LIST, graph).query::<GraphQuery>().returns::<Graph>(),
+        Route::api(Method::POST, "/api/v1/lineage", actions::LINEAGE_WRITE, add_edge).accepts::<NewEdge>().returns::<EdgeView>().status(201),
+        Route::api(Method::DELETE, "/api/v1/lineage/{edge_id}", actions::LINEAGE_WRITE, remove_edge).returns::<EdgeView>(),
+        Route::api(Method::GET, "/api/v1/inventory/cyclonedx", actions::INVENTORY_EXPORT, cyclonedx).returns_raw("application/vnd.cyclonedx+json"),
     ]
 }
 
@@ -44,7 +45,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &Bytes, what: &str) -> ApiResult<T>
 }
 
 /// An asset in a list, with its findings counted by severity.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssetListItem {
     /// The asset.
     #[serde(flatten)]
@@ -70,7 +71,7 @@ pub async fn readable_assets(app: &AppState, caller: &Caller, filter: &AssetFilt
     Ok(items)
 }
 
-async fn list(State(app): State<AppState>, caller: Caller, Query(filter): Query<AssetFilter>) -> ApiResult<Json<Vec<AssetListItem>>> {
+async fn list(State(app): State<AppState>, caller: Caller, QueryParams(filter): QueryParams<AssetFilter>) -> ApiResult<Json<Vec<AssetListItem>>> {
     Ok(Json(readable_assets(&app, &caller, &filter, "/api/v1/assets").await?))
 }
 
@@ -82,7 +83,7 @@ async fn create(State(app): State<AppState>, caller: Caller, body: Bytes) -> Api
 }
 
 /// One asset with everything around it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssetDetail {
     /// The asset.
     pub asset: Asset,
@@ -130,7 +131,7 @@ async fn retire(State(app): State<AppState>, caller: Caller, Path(id): Path<Stri
 }
 
 /// Query of `GET /api/v1/lineage`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct GraphQuery {
     /// Only the lineage around this asset.
     pub root: Option<String>,
@@ -156,16 +157,20 @@ pub async fn readable_graph(app: &AppState, caller: &Caller, query: &GraphQuery,
     Ok(graph)
 }
 
-async fn graph(State(app): State<AppState>, caller: Caller, Query(query): Query<GraphQuery>) -> ApiResult<Json<Graph>> {
+async fn graph(State(app): State<AppState>, caller: Caller, QueryParams(query): QueryParams<GraphQuery>) -> ApiResult<Json<Graph>> {
     Ok(Json(readable_graph(&app, &caller, &query, "/api/v1/lineage").await?))
 }
 
-/// The body of `POST /api/v1/lineage`.
-#[derive(Debug, Deserialize)]
+/// The body of `POST /api/v1/lineage`: `from` is upstream of `to`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewEdge {
+    /// The upstream asset's id.
     from: String,
+    /// The downstream asset's id.
     to: String,
+    /// What the edge says; by default the one relation the two kinds allow.
+    #[schema(value_type = Option<Relation>)]
     relation: Option<String>,
 }
 

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::store::{is_unique_violation, new_id, now_ms};
 
 /// An inventory asset.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Asset {
     /// Its id (UUIDv7); also its CycloneDX `bom-ref`.
     pub id: String,
@@ -39,6 +39,7 @@ pub struct Asset {
     /// Free tags (slugs).
     pub tags: Vec<String>,
     /// Free metadata: `model_card`, `license`, `source`, `format`, `personal_data`, `provenance`, ...
+    #[schema(value_type = Object)]
     pub properties: Map<String, Value>,
     /// Changes are refused while set (by incident handling).
     pub frozen: bool,
@@ -144,9 +145,10 @@ pub async fn require(app: &AppState, id: &str) -> ApiResult<Asset> {
 }
 
 /// Filters of [`list`] (all optional).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
 pub struct AssetFilter {
     /// Only this kind.
+    #[param(value_type = Option<AssetKind>, inline)]
     pub kind: Option<String>,
     /// Only assets whose name, description or owner contains this text (any case).
     pub q: Option<String>,
@@ -192,10 +194,11 @@ pub async fn list(app: &AppState, filter: &AssetFilter) -> ApiResult<Vec<Asset>>
 
 /// The body of `POST /api/v1/assets`: `kind` and `name` are required, the rest has defaults
 /// (owner: the caller; sensitivity: internal; lifecycle: design; environment: development).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAsset {
     /// data_source, dataset, model or deployment.
+    #[schema(value_type = AssetKind)]
     pub kind: String,
     /// Unique among assets of its kind.
     pub name: String,
@@ -204,14 +207,17 @@ pub struct NewAsset {
     /// A user name.
     pub owner: Option<String>,
     /// public, internal, confidential or restricted.
+    #[schema(value_type = Option<Sensitivity>)]
     pub sensitivity: Option<String>,
     /// design ... production (not retired: retire with DELETE).
+    #[schema(value_type = Option<Lifecycle>)]
     pub lifecycle: Option<String>,
     /// A slug.
     pub environment: Option<String>,
     /// Slugs.
     pub tags: Option<Vec<String>>,
     /// A JSON object.
+    #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
 }
 
@@ -309,10 +315,11 @@ pub async fn create(app: &AppState, caller: &Caller, new: NewAsset) -> ApiResult
 
 /// The body of `PATCH /api/v1/assets/{id}`: the fields to change (`properties` replaces the
 /// whole object; `kind` cannot change).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetPatch {
     /// Refused when it differs: an asset's kind is what it is.
+    #[schema(value_type = Option<AssetKind>)]
     pub kind: Option<String>,
     /// New name.
     pub name: Option<String>,
@@ -321,14 +328,17 @@ pub struct AssetPatch {
     /// New owner.
     pub owner: Option<String>,
     /// New sensitivity.
+    #[schema(value_type = Option<Sensitivity>)]
     pub sensitivity: Option<String>,
-    /// New lifecycle stage.
+    /// New lifecycle stage (not retired: retire with DELETE).
+    #[schema(value_type = Option<Lifecycle>)]
     pub lifecycle: Option<String>,
     /// New environment.
     pub environment: Option<String>,
     /// New tags (replace the old ones).
     pub tags: Option<Vec<String>>,
     /// New properties (replace the old object).
+    #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
 }
 

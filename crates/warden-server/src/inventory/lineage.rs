@@ -29,7 +29,7 @@ const MAX_WALK: usize = 100_000;
 pub const MAX_DEPTH: usize = 64;
 
 /// One end of an edge, as lists show it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AssetRef {
     /// The asset id.
     pub id: String,
@@ -48,7 +48,7 @@ impl AssetRef {
 }
 
 /// A lineage edge with both ends named.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EdgeView {
     /// The edge id.
     pub id: String,
@@ -63,7 +63,7 @@ pub struct EdgeView {
 }
 
 /// An asset in a lineage graph.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GraphNode {
     /// The asset id.
     pub id: String,
@@ -79,11 +79,12 @@ pub struct GraphNode {
     pub retired: bool,
     /// What Cedar sees of it (for filtering; not serialised).
     #[serde(skip)]
+    #[schema(ignore)]
     pub attrs: AssetAttrs,
 }
 
 /// An edge in a lineage graph.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct GraphEdge {
     /// The edge id.
     pub id: String,
@@ -96,7 +97,7 @@ pub struct GraphEdge {
 }
 
 /// A lineage graph: assets and the edges between them.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Graph {
     /// The assets, by kind then name.
     pub nodes: Vec<GraphNode>,

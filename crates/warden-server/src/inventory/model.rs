@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::{ApiError, ApiResult};
 
 /// Defines a closed set of names: `ALL`, `as_str`, `parse` (with a message that lists the
-/// accepted names) and serialisation as the name.
+/// accepted names), serialisation as the name and its OpenAPI schema (a string enum).
 macro_rules! named_set {
     ($(#[$meta:meta])* $name:ident, $what:literal, { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
         $(#[$meta])*
@@ -51,6 +51,18 @@ macro_rules! named_set {
                 serializer.serialize_str(self.as_str())
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(concat!("A ", $what, " (one of these names).")))
+                    .enum_values(Some([$($text),*]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
 }
 

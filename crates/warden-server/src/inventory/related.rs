@@ -29,7 +29,7 @@ pub async fn finding_counts(app: &AppState, asset_id: Option<&str>) -> ApiResult
 }
 
 /// How many findings an asset has at each severity.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SeverityCounts {
     /// Critical.
     pub critical: i64,
@@ -69,7 +69,7 @@ impl SeverityCounts {
 }
 
 /// A model version as the asset page lists it (the registry owns the table).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VersionSummary {
     /// Row id.
     pub id: String,

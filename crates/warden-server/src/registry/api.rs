@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -14,17 +14,20 @@ use super::stages::{self, Actor, Outcome};
 use super::upload::{self, UploadRequest};
 use crate::authz::{ResourceRef, actions};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, QueryParams};
 use crate::findings::{self, FindingQuery, StoredFinding};
 use crate::gate::Caller;
 use crate::routes::{RouteMeta, Surface, Target};
 use crate::state::AppState;
 
 /// `?version=...&filename=...` of an upload.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct UploadQuery {
-    /// The version string.
+    /// The version string (e.g. `1.2.0`), unique within the model.
+    #[param(required = true, value_type = String)]
     pub version: Option<String>,
-    /// The file's name.
+    /// The file's name (its extension is a hint only: the content decides the format).
+    #[param(required = true, value_type = String)]
     pub filename: Option<String>,
 }
 
@@ -32,7 +35,7 @@ pub(super) async fn upload(
     State(app): State<AppState>,
     caller: Caller,
     Path(asset_id): Path<String>,
-    Query(query): Query<UploadQuery>,
+    QueryParams(query): QueryParams<UploadQuery>,
     headers: axum::http::HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
@@ -188,7 +191,7 @@ pub(super) async fn promote(
     State(app): State<AppState>,
     caller: Caller,
     Path((asset_id, version)): Path<(String, String)>,
-    Json(body): Json<PromoteBody>,
+    JsonBody(body): JsonBody<PromoteBody>,
 ) -> ApiResult<Json<Outcome>> {
     Ok(Json(promote_checked(&app, &caller, &asset_id, &version, &body, Surface::Api).await?))
 }
@@ -197,7 +200,7 @@ pub(super) async fn quarantine(
     State(app): State<AppState>,
     caller: Caller,
     Path((asset_id, version)): Path<(String, String)>,
-    Json(body): Json<ReasonBody>,
+    JsonBody(body): JsonBody<ReasonBody>,
 ) -> ApiResult<Json<Outcome>> {
     Ok(Json(stages::quarantine(&app, Actor::Caller(&caller), &asset_id, &version, &body.reason).await?))
 }
@@ -206,13 +209,13 @@ pub(super) async fn release(
     State(app): State<AppState>,
     caller: Caller,
     Path((asset_id, version)): Path<(String, String)>,
-    body: Option<Json<ReasonBody>>,
+    body: Option<JsonBody<ReasonBody>>,
 ) -> ApiResult<Json<Outcome>> {
-    let reason = body.map(|Json(b)| b.reason).unwrap_or_default();
+    let reason = body.map(|JsonBody(b)| b.reason).unwrap_or_default();
     Ok(Json(stages::release(&app, Actor::Caller(&caller), &asset_id, &version, &reason).await?))
 }
 
-pub(super) async fn rollback(State(app): State<AppState>, caller: Caller, Path(asset_id): Path<String>, body: Option<Json<RollbackBody>>) -> ApiResult<Json<Outcome>> {
-    let body = body.map(|Json(b)| b).unwrap_or(RollbackBody { reason: String::new(), from_version: None });
+pub(super) async fn rollback(State(app): State<AppState>, caller: Caller, Path(asset_id): Path<String>, body: Option<JsonBody<RollbackBody>>) -> ApiResult<Json<Outcome>> {
+    let body = body.map(|JsonBody(b)| b).unwrap_or(RollbackBody { reason: String::new(), from_version: None });
     Ok(Json(stages::rollback(&app, Actor::Caller(&caller), &asset_id, body.from_version.as_deref(), &body.reason).await?))
 }

@@ -42,15 +42,31 @@ pub fn routes() -> Vec<Route> {
     let api_upload = api::upload.layer(DefaultBodyLimit::disable());
     let ui_upload = ui::upload_form.layer(DefaultBodyLimit::disable());
     vec![
-        Route::api(Method::GET, "/api/v1/models", actions::REGISTRY_READ, api::list_models),
-        Route::api(Method::GET, "/api/v1/models/{id}/versions", actions::REGISTRY_READ, api::list_versions).on_asset("id"),
-        Route::api(Method::POST, "/api/v1/models/{id}/versions", actions::REGISTRY_UPLOAD, api_upload).on_asset("id"),
-        Route::api(Method::GET, "/api/v1/models/{id}/versions/{version}", actions::REGISTRY_READ, api::get_version).on_asset("id"),
-        Route::api(Method::GET, "/api/v1/models/{id}/versions/{version}/download", actions::REGISTRY_DOWNLOAD, api::download).on_asset("id"),
-        Route::api(Method::POST, API_PROMOTE, actions::REGISTRY_PROMOTE, api::promote).on_asset("id"),
-        Route::api(Method::POST, "/api/v1/models/{id}/versions/{version}/quarantine", actions::REGISTRY_QUARANTINE, api::quarantine).on_asset("id"),
-        Route::api(Method::POST, "/api/v1/models/{id}/versions/{version}/release", actions::REGISTRY_RELEASE, api::release).on_asset("id"),
-        Route::api(Method::POST, "/api/v1/models/{id}/rollback", actions::REGISTRY_ROLLBACK, api::rollback).on_asset("id"),
+        Route::api(Method::GET, "/api/v1/models", actions::REGISTRY_READ, api::list_models).returns_list::<ModelSummary>(),
+        Route::api(Method::GET, "/api/v1/models/{id}/versions", actions::REGISTRY_READ, api::list_versions).on_asset("id").returns::<ModelDetail>(),
+        Route::api(Method::POST, "/api/v1/models/{id}/versions", actions::REGISTRY_UPLOAD, api_upload)
+            .on_asset("id")
+            .query::<api::UploadQuery>()
+            .accepts_raw("application/octet-stream")
+            .returns::<upload::Uploaded>()
+            .status(201),
+        Route::api(Method::GET, "/api/v1/models/{id}/versions/{version}", actions::REGISTRY_READ, api::get_version).on_asset("id").returns::<VersionDetail>(),
+        Route::api(Method::GET, "/api/v1/models/{id}/versions/{version}/download", actions::REGISTRY_DOWNLOAD, api::download)
+            .on_asset("id")
+            .returns_raw("application/octet-stream"),
+        Route::api(Method::POST, API_PROMOTE, actions::REGISTRY_PROMOTE, api::promote).on_asset("id").accepts::<api::PromoteBody>().returns::<Outcome>(),
+        Route::api(Method::POST, "/api/v1/models/{id}/versions/{version}/quarantine", actions::REGISTRY_QUARANTINE, api::quarantine)
+            .on_asset("id")
+            .accepts::<api::ReasonBody>()
+            .returns::<Outcome>(),
+        Route::api(Method::POST, "/api/v1/models/{id}/versions/{version}/release", actions::REGISTRY_RELEASE, api::release)
+            .on_asset("id")
+            .accepts_optional::<api::ReasonBody>()
+            .returns::<Outcome>(),
+        Route::api(Method::POST, "/api/v1/models/{id}/rollback", actions::REGISTRY_ROLLBACK, api::rollback)
+            .on_asset("id")
+            .accepts_optional::<api::RollbackBody>()
+            .returns::<Outcome>(),
         Route::ui(Method::GET, "/ui/models", actions::REGISTRY_READ, ui::models_page),
         Route::ui(Method::GET, "/ui/models/{id}", actions::REGISTRY_READ, ui::model_page).on_asset("id"),
         Route::ui(Method::POST, "/ui/models/{id}/versions", actions::REGISTRY_UPLOAD, ui_upload).on_asset("id"),
