@@ -32,6 +32,10 @@ pub enum Source {
     Import,
     /// The server's suspicious-access detectors.
     Alert,
+    /// The attack detectors fed a deployment's inference traffic (`POST /api/v1/deployments/{id}/events`).
+    Traffic,
+    /// A drift report (`POST /api/v1/assets/{id}/drift`).
+    Drift,
 }
 
 impl Source {
@@ -40,6 +44,8 @@ impl Source {
             Source::RegistryScan => "registry_scan",
             Source::Import => "import",
             Source::Alert => "alert",
+            Source::Traffic => "traffic",
+            Source::Drift => "drift",
         }
     }
 
@@ -47,6 +53,8 @@ impl Source {
         match text {
             "registry_scan" => Source::RegistryScan,
             "alert" => Source::Alert,
+            "traffic" => Source::Traffic,
+            "drift" => Source::Drift,
             _ => Source::Import,
         }
     }
@@ -84,6 +92,8 @@ impl StoredFinding {
             Source::RegistryScan => "registry scan",
             Source::Import => "imported report",
             Source::Alert => "alert",
+            Source::Traffic => "inference traffic",
+            Source::Drift => "drift report",
         }
     }
 }
@@ -245,7 +255,9 @@ pub async fn import_report(app: &AppState, caller: &Caller, asset_id: &str, body
     let attach = Attach { asset_id: Some(asset_id), ..Attach::default() };
     let mut finding_ids = Vec::with_capacity(report.findings.len());
     for finding in &report.findings {
-        finding_ids.push(insert(&mut tx, Source::Import, &attach, finding).await?);
+        // Monitoring reports name the client: its subject groups one client's findings into one incident.
+        let subject = finding.location.client_id.as_deref().map(|client| crate::gateway::client_subject(asset_id, client)).unwrap_or_default();
+        finding_ids.push(insert(&mut tx, Source::Import, &Attach { subject: &subject, ..attach.clone() }, finding).await?);
     }
     let max = report.findings.iter().map(|f| f.severity).max();
     app.audit
@@ -329,7 +341,7 @@ struct FindingsPage {
     source: String,
     rule: String,
     severities: [&'static str; 5],
-    sources: [(&'static str, &'static str); 3],
+    sources: [(&'static str, &'static str); 5],
 }
 
 fn nonempty(value: Option<String>) -> Option<String> {
@@ -352,7 +364,7 @@ async fn findings_page(State(app): State<AppState>, caller: Caller, Query(q): Qu
         source: q.source.unwrap_or_default(),
         rule: q.rule.unwrap_or_default(),
         severities: ["info", "low", "medium", "high", "critical"],
-        sources: [("registry_scan", "registry scan"), ("import", "imported report"), ("alert", "alert")],
+        sources: [("registry_scan", "registry scan"), ("import", "imported report"), ("alert", "alert"), ("traffic", "inference traffic"), ("drift", "drift report")],
     };
     Ok(ui::render(&page))
 }

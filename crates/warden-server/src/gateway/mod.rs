@@ -16,7 +16,11 @@
 
 pub mod api;
 pub mod blocks;
+pub mod drift;
+pub mod ingest;
 pub mod memory;
+pub mod pages;
+pub mod profile;
 
 use warden_core::Rule;
 
@@ -27,10 +31,12 @@ use crate::routes::Route;
 /// Every rule whose findings this area raises: the detectors' (`monitor.*`, from
 /// `warden-monitor`) and the drift rule.
 pub fn rules() -> Vec<&'static Rule> {
-    warden_monitor::detect::RULES.to_vec()
+    warden_monitor::detect::RULES.iter().copied().chain([&drift::DATASET_DRIFT]).collect()
 }
 
 /// The routes of this area.
 pub fn routes() -> Vec<Route> {
-    api::routes()
+    let mut routes = api::routes();
+    routes.extend(pages::routes());
+    routes
 }
