@@ -252,11 +252,12 @@ pub async fn open_drill(app: &AppState, actor: Actor<'_>, playbook_id: &str, fin
         return Err(ApiError::TooLarge(format!("a drill may simulate at most {MAX_DRILL_FINDINGS} findings")));
     }
     let playbook_id = playbook_id.trim();
-    if playbook_id.is_empty() || playbook_id.len() > 200 {
+    if playbook_id.is_empty() || playbook_id.len() > 200 || playbook_id.chars().any(char::is_control) {
         return Err(ApiError::BadRequest("name the playbook the drill rehearses (1 to 200 characters)".into()));
     }
     let mut tx = app.store.begin().await?;
     let about = match asset_id {
+        Some(asset) if !store::plain_id(asset) => return Err(ApiError::not_found("asset", &asset.escape_default().to_string())),
         Some(asset) => Some(asset_name(&mut tx, asset).await?.ok_or_else(|| ApiError::not_found("asset", asset))?),
         None => None,
     };

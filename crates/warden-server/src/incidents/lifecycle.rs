@@ -26,6 +26,9 @@ pub const MAX_ASSIGNEES: usize = 20;
 
 fn bounded(text: &str, max: usize, what: &str) -> ApiResult<String> {
     let text = text.trim();
+    if text.contains('\0') {
+        return Err(ApiError::BadRequest(format!("the {what} contains a NUL character")));
+    }
     if text.chars().count() > max {
         return Err(ApiError::BadRequest(format!("the {what} may have at most {max} characters")));
     }
@@ -126,7 +129,7 @@ pub async fn advance(app: &AppState, actor: Actor<'_>, incident_id: &str, to: St
 }
 
 /// An incident opened by hand.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ManualIncident {
     /// One line for people.
     #[serde(default)]
@@ -134,8 +137,9 @@ pub struct ManualIncident {
     /// What is known.
     #[serde(default)]
     pub summary: String,
-    /// How bad (default medium).
+    /// How bad: info, low, medium (the default), high or critical.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub severity: Option<Severity>,
     /// The asset it is about, if any.
     #[serde(default)]
@@ -159,7 +163,11 @@ pub async fn create(app: &AppState, actor: Actor<'_>, request: &ManualIncident) 
     let who = actor.name();
     let mut tx = app.store.begin().await?;
     if let Some(asset) = asset_id {
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM assets WHERE id = $1").bind(asset).fetch_optional(&mut *tx).await?;
+        let exists: Option<String> = if store::plain_id(asset) {
+            sqlx::query_scalar("SELECT id FROM assets WHERE id = $1").bind(asset).fetch_optional(&mut *tx).await?
+        } else {
+            None
+        };
         if exists.is_none() {
             return Err(ApiError::not_found("asset", asset));
         }
@@ -228,6 +236,9 @@ pub async fn comment(app: &AppState, actor: Actor<'_>, incident_id: &str, text: 
 }
 
 async fn check_user(conn: &mut sqlx::AnyConnection, username: &str) -> ApiResult<()> {
+    if !store::plain_id(username) {
+        return Err(ApiError::BadRequest(format!("there is no user `{}`", username.escape_default())));
+    }
     let disabled: Option<i64> = sqlx::query_scalar("SELECT disabled FROM users WHERE username = $1").bind(username).fetch_optional(&mut *conn).await?;
     match disabled {
         None => Err(ApiError::BadRequest(format!("there is no user `{username}`"))),
@@ -237,7 +248,7 @@ async fn check_user(conn: &mut sqlx::AnyConnection, username: &str) -> ApiResult
 }
 
 /// Who an incident is assigned to.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct Assignment {
     /// The owner's user name (empty: nobody).
     #[serde(default)]
@@ -295,7 +306,7 @@ pub async fn assign(app: &AppState, actor: Actor<'_>, incident_id: &str, assignm
 }
 
 /// Fields changed by hand (absent fields stay as they are).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct IncidentUpdate {
     /// New title.
     #[serde(default)]
@@ -303,8 +314,9 @@ pub struct IncidentUpdate {
     /// New summary.
     #[serde(default)]
     pub summary: Option<String>,
-    /// New severity.
+    /// New severity: info, low, medium, high or critical.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub severity: Option<Severity>,
     /// Why it happened.
     #[serde(default)]
@@ -379,7 +391,7 @@ pub async fn update(app: &AppState, actor: Actor<'_>, incident_id: &str, update:
 }
 
 /// What to link to an incident by hand.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct LinkRequest {
     /// A finding id.
     #[serde(default)]
@@ -406,16 +418,20 @@ pub async fn link(app: &AppState, actor: Actor<'_>, incident_id: &str, request: 
     let who = actor.name();
     let linked = if kind == "finding" {
         let found = store::findings_by_ids(&mut tx, &[target.to_owned()]).await?;
-        let Some(found) = found.into_iter().next() else { return Err(ApiError::not_found("finding", target)) };
+        let Some(found) = found.into_iter().next() else { return Err(ApiError::not_found("finding", &target.escape_default().to_string())) };
         let added = store::link_finding(&mut tx, incident_id, target, &who).await?;
         if added && found.stored.finding.severity > incident.severity {
             store::raise_severity(&mut tx, incident_id, incident.severity, found.stored.finding.severity).await?;
         }
         added
     } else {
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM assets WHERE id = $1").bind(target).fetch_optional(&mut *tx).await?;
+        let exists: Option<String> = if store::plain_id(target) {
+            sqlx::query_scalar("SELECT id FROM assets WHERE id = $1").bind(target).fetch_optional(&mut *tx).await?
+        } else {
+            None
+        };
         if exists.is_none() {
-            return Err(ApiError::not_found("asset", target));
+            return Err(ApiError::not_found("asset", target.escape_default().to_string().as_str()));
         }
         store::link_asset(&mut tx, incident_id, target, &who).await?
     };

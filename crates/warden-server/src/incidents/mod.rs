@@ -16,10 +16,12 @@
 //! printable HTML), [`ocsf`] exports incidents for a SIEM, [`metrics`] computes time to contain and
 //! time to recover.
 
+pub mod api;
 pub mod intake;
 pub mod lifecycle;
 pub mod metrics;
 pub mod ocsf;
+pub mod pages;
 pub mod review;
 pub mod rules;
 pub mod store;
@@ -156,7 +158,9 @@ impl std::fmt::Display for Status {
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    Vec::new()
+    let mut routes = api::routes();
+    routes.extend(pages::routes());
+    routes
 }
 
 #[cfg(test)]

@@ -173,7 +173,7 @@ impl IncidentRule {
             return true;
         }
         let Some(asset) = finding.asset else { return false };
-        (when.asset_kinds.is_empty() || when.asset_kinds.iter().any(|k| *k == asset.kind))
+        (when.asset_kinds.is_empty() || when.asset_kinds.contains(&asset.kind))
             && when.min_sensitivity.is_none_or(|min| asset.sensitivity >= min)
             && (when.asset_tags.is_empty() || when.asset_tags.iter().any(|t| asset.tags.contains(t)))
     }

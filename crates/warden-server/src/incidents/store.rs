@@ -173,9 +173,15 @@ pub fn severity_rank(severity: Severity) -> i64 {
     }
 }
 
+/// Whether `id` can name a row: at most 64 bytes, no control characters (PostgreSQL cannot even
+/// compare text holding U+0000, so such ids are answered as unknown before any query).
+pub fn plain_id(id: &str) -> bool {
+    id.len() <= 64 && !id.chars().any(char::is_control)
+}
+
 /// Incident `id` with its assignees, or `None`.
 pub async fn get(conn: &mut AnyConnection, id: &str) -> ApiResult<Option<Incident>> {
-    if id.len() > 64 {
+    if !plain_id(id) {
         return Ok(None);
     }
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM incidents WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?;
@@ -412,6 +418,7 @@ fn finding_from_row(row: &AnyRow) -> ApiResult<LoadedFinding> {
 /// The findings with these ids (unknown ids are skipped), oldest first.
 pub async fn findings_by_ids(conn: &mut AnyConnection, ids: &[String]) -> ApiResult<Vec<LoadedFinding>> {
     let mut out = Vec::new();
+    let ids: Vec<&String> = ids.iter().filter(|id| plain_id(id)).collect();
     for chunk in ids.chunks(200) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!("SELECT {FINDING_COLUMNS} FROM findings WHERE id IN ({})", placeholders.join(", "));

@@ -36,6 +36,8 @@ struct DashboardPage {
     audit_size: i64,
     policy_version: i64,
     needs_mfa: bool,
+    /// Incident metrics (drills excluded); `None` for those who may not read incidents.
+    incidents: Option<crate::incidents::metrics::Summary>,
 }
 
 async fn count(app: &AppState, sql: &str) -> Result<i64, sqlx::Error> {
@@ -65,6 +67,11 @@ async fn dashboard(State(app): State<AppState>, caller: Caller, Query(q): Query<
     let alerts = crate::alerts::list(&app, None, Some(10)).await?;
     let audit_size = count(&app, "SELECT COUNT(*) FROM audit_entries").await?;
     let needs_mfa = caller.principal.roles.iter().any(|r| r == "admin") && !caller.via.mfa();
+    // Incident metrics only for those who may read incidents (a second decision, recorded).
+    let decision = app.authz.decide(&caller.principal, actions::INCIDENT_READ, &crate::authz::ResourceRef::Server, &caller.facts());
+    let meta = crate::routes::RouteMeta { method: "GET", path: "/", action: actions::INCIDENT_READ, target: crate::routes::Target::Server, surface: crate::routes::Surface::Ui };
+    app.audit.record_decision(&caller.principal, &caller.via, caller.ip, &meta, None, &decision, &caller.request_id, "incident metrics on the dashboard").await?;
+    let incidents = if decision.allowed { Some(crate::incidents::metrics::summary(&app).await?) } else { None };
     let page = DashboardPage {
         chrome: Chrome::new("Dashboard", &caller).with_notice(q.notice),
         stats,
@@ -73,6 +80,7 @@ async fn dashboard(State(app): State<AppState>, caller: Caller, Query(q): Query<
         audit_size,
         policy_version: app.authz.current().version,
         needs_mfa,
+        incidents,
     };
     Ok(render(&page))
 }
