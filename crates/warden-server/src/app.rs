@@ -138,6 +138,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let bootstrap_token = crate::identity::bootstrap::issue_token(&state, preset.as_deref()).await.map_err(|e| StartError::Other(e.to_string()))?;
     tokio::spawn(crate::authz::api::watch(state.clone()));
     tokio::spawn(housekeeping(state.clone()));
+    crate::playbooks::start(&state).await.map_err(|e| StartError::Other(format!("playbooks: {e}")))?;
     let app = with_layers(crate::routes::router(state.clone()), &state);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

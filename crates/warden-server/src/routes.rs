@@ -251,6 +251,7 @@ pub fn table() -> Vec<Route> {
     routes.extend(crate::alerts::routes());
     routes.extend(crate::gateway::routes());
     routes.extend(crate::incidents::routes());
+    routes.extend(crate::playbooks::routes());
     routes.extend(crate::ui::routes());
     routes
 }

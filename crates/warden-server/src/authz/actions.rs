@@ -133,6 +133,14 @@ actions! {
     INCIDENT_READ = "incident.read", Security, "Read incidents, their timelines and post-incident reviews; export them as OCSF.";
     INCIDENT_WRITE = "incident.write", Govern, "Open incidents by hand, comment, assign, link findings and assets, record root cause and lessons.";
     INCIDENT_MANAGE = "incident.manage", Govern, "Move an incident through its lifecycle (triage, contain, mitigate, recover, close).";
+    PLAYBOOK_READ = "playbook.read", Security, "Read playbooks, their runs, drill reports and pending approvals.";
+    PLAYBOOK_WRITE = "playbook.write", Admin, "Add, replace, enable and disable incident-response playbooks.";
+    PLAYBOOK_APPROVE = "playbook.approve", Govern, "Approve or reject a playbook step waiting for approval (the step also names the roles).";
+    PLAYBOOK_DRILL = "playbook.drill", Govern, "Run a playbook as a drill against a simulated incident (dry run).";
+    WEBHOOK_READ = "webhook.read", Security, "Read webhook targets and deliveries, including the dead letters.";
+    WEBHOOK_WRITE = "webhook.write", Admin, "Add, change and delete webhook targets and rotate their signing secrets.";
+    WEBHOOK_RETRY = "webhook.retry", Govern, "Send a dead-lettered webhook delivery again.";
+    ASSET_FREEZE = "asset.freeze", Govern, "Freeze an asset (halt uploads, promotions and changes) or lift the freeze.";
 }
 
 /// The action named `name`.

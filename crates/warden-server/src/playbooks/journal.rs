@@ -133,6 +133,19 @@ pub async fn of_run(app: &AppState, run_id: &str) -> ApiResult<Vec<JournalRow>> 
         .collect()
 }
 
+/// Posts one journal row: a status change as `incidents::advance` (which records it on the
+/// timeline itself), anything else as a timeline event.
+async fn post(app: &AppState, incident_id: &str, event: IncidentEvent) -> ApiResult<()> {
+    if event.kind != super::progress::ADVANCE {
+        return incidents::record_event(app, incident_id, event).await;
+    }
+    let to = event.data.get("to").and_then(Value::as_str).and_then(incidents::Status::parse);
+    let Some(to) = to else { return Ok(()) };
+    let note = event.data.get("note").and_then(Value::as_str).unwrap_or_default().to_owned();
+    incidents::advance(app, Actor::System(&event.actor), incident_id, to, &note).await?;
+    Ok(())
+}
+
 /// Posts journal rows not yet in their incident's timeline (all of them, or only `run_id`'s),
 /// oldest first. Failures are logged and left for the next call.
 pub async fn post_pending(app: &AppState, run_id: Option<&str>) {
@@ -171,7 +184,7 @@ async fn try_post_pending(app: &AppState, run_id: Option<&str>) -> ApiResult<()>
             text: row.try_get(3)?,
             data: serde_json::from_str(&data).unwrap_or_else(|_| json!({})),
         };
-        match incidents::record_event(app, &incident_id, event).await {
+        match post(app, &incident_id, event).await {
             Ok(()) => {
                 sqlx::query("UPDATE playbook_events SET posted_at = $1 WHERE id = $2").bind(now_ms()).bind(&id).execute(app.store.writer()).await?;
             }

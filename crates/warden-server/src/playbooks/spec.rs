@@ -222,6 +222,14 @@ impl Step {
         if self.name.is_empty() { self.action.as_str().replace('_', " ") } else { self.name.clone() }
     }
 
+    /// `stop` or `continue`, for people.
+    pub fn on_failure_text(&self) -> &'static str {
+        match self.on_failure {
+            OnFailure::Stop => "stop",
+            OnFailure::Continue => "continue",
+        }
+    }
+
     /// The roles that may decide an approval step.
     pub fn approver_roles(&self) -> Vec<String> {
         self.roles.clone().unwrap_or_else(|| vec!["security_engineer".into(), "admin".into()])
@@ -327,7 +335,7 @@ fn issue(path: &str, line: Option<u64>, message: impl Into<String>) -> Issue {
 }
 
 fn line<T>(spanned: &Spanned<T>) -> Option<u64> {
-    Some(spanned.referenced.line() as u64).filter(|l| *l > 0)
+    Some(spanned.referenced.line()).filter(|l| *l > 0)
 }
 
 /// YAML into `T`, naming the failing field's path and line.
@@ -339,7 +347,7 @@ fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Issue> {
         T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
     });
     result.map_err(|err| {
-        let line = err.location().map(|l| l.line() as u64).filter(|l| *l > 0);
+        let line = err.location().map(|l| l.line()).filter(|l| *l > 0);
         // `Spanned` wrappers add a `value` segment the user never wrote.
         let path = track.path().to_string().replace(".value[", "[").replace(".value.", ".");
         let path = path.strip_suffix(".value").unwrap_or(&path).to_owned();

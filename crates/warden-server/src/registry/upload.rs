@@ -305,6 +305,7 @@ async fn store_version(app: AppState, caller: Caller, request: UploadRequest, re
         previous_version_id: None,
     };
     catalog::record_stage(&mut tx, &event).await?;
+    crate::playbooks::remember_upload_key(&mut tx, &caller, &version_id).await?;
     let attach = Attach { asset_id: Some(&asset_id), version_id: Some(&version_id), subject: "" };
     let mut finding_ids = Vec::with_capacity(summary.findings.len());
     for finding in &summary.findings {
