@@ -136,8 +136,8 @@ async fn blocks_by_hand_expire_and_name_their_incident() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["block"]["incident_id"], "inc-9");
     let (status, body) = admin.json(Method::POST, &path, json!({"client_id": "bot-7", "reason": "scraping"})).await;
-    assert_eq!(status, StatusCode::OK, "already blocked: {body}");
-    assert_eq!(body["changed"], false);
+    assert_eq!(status, StatusCode::CONFLICT, "already blocked: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("already blocked"), "{body}");
     let check = format!("/api/v1/gateway/{deployment}/clients/bot-7");
     assert_eq!(admin.get(&check).await.1["blocked"], true);
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -152,6 +152,21 @@ async fn blocks_by_hand_expire_and_name_their_incident() {
     assert_eq!(open[0]["reason"], "scraping again");
     let (_, everywhere) = admin.get("/api/v1/gateway/blocks").await;
     assert_eq!(everywhere.as_array().unwrap().len(), 1);
+
+    // Text PostgreSQL cannot store is refused as bad input, never a server error.
+    let (status, body) = admin.json(Method::POST, &path, json!({"client_id": "bot-8", "reason": "a\u{0}b"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(admin.get(&format!("/api/v1/gateway/{deployment}/clients/a%00b")).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get(&format!("{path}?client_id=a%00b")).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get(&format!("{path}?all=maybe")).await.0, StatusCode::BAD_REQUEST);
+    let mut drift = json!({"columns": [{"name": "a\u{0}", "test": "ks", "drifted": true}], "drifted_share": 1.0, "dataset_drift": true});
+    let dataset = t.asset("dataset", "nul-dataset", 1).await;
+    assert_eq!(admin.json(Method::POST, &format!("/api/v1/assets/{dataset}/drift"), drift.clone()).await.0, StatusCode::BAD_REQUEST);
+    drift["columns"][0]["name"] = json!("a");
+    assert_eq!(admin.json(Method::POST, &format!("/api/v1/assets/{dataset}/drift"), drift).await.0, StatusCode::CREATED);
+    let nul_client = r#"{"ts":1,"client_id":"a\u0000b","input":[1]}"#;
+    let (status, body) = send_events(&admin, &deployment, nul_client.into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     t.server.shutdown().await.unwrap();
 }
 

@@ -32,17 +32,34 @@ pub fn routes() -> Vec<Route> {
             .on_asset("id")
             .accepts::<LiftRequest>()
             .returns::<BlockOutcome>(),
-        Route::api(Method::GET, "/api/v1/gateway/{id}/blocks", actions::GATEWAY_READ, list_for_deployment).on_asset("id").returns_list::<BlockView>(),
-        Route::api(Method::POST, "/api/v1/gateway/{id}/blocks", actions::GATEWAY_BLOCK, block).on_asset("id").accepts::<BlockRequest>().returns::<BlockOutcome>(),
-        Route::api(Method::GET, "/api/v1/gateway/blocks", actions::GATEWAY_READ, list_all).returns_list::<BlockView>(),
-        Route::api(Method::POST, "/api/v1/deployments/{id}/events", actions::TRAFFIC_INGEST, events).on_asset("id").returns::<IngestReport>(),
+        Route::api(Method::GET, "/api/v1/gateway/{id}/blocks", actions::GATEWAY_READ, list_for_deployment)
+            .on_asset("id")
+            .query::<BlockQuery>()
+            .returns_list::<BlockView>(),
+        Route::api(Method::POST, "/api/v1/gateway/{id}/blocks", actions::GATEWAY_BLOCK, block)
+            .on_asset("id")
+            .accepts::<BlockRequest>()
+            .returns::<BlockOutcome>()
+            .status(201),
+        Route::api(Method::GET, "/api/v1/gateway/blocks", actions::GATEWAY_READ, list_all).query::<BlockQuery>().returns_list::<BlockView>(),
+        Route::api(Method::POST, "/api/v1/deployments/{id}/events", actions::TRAFFIC_INGEST, events)
+            .on_asset("id")
+            .accepts_raw("application/x-ndjson")
+            .returns::<IngestReport>(),
         Route::api(Method::GET, "/api/v1/deployments/{id}/traffic", actions::ASSET_READ, traffic).on_asset("id").returns::<TrafficSummary>(),
         Route::api(Method::GET, "/api/v1/deployments/{id}/profile", actions::ASSET_READ, get_profile).on_asset("id").returns::<StoredProfile>(),
-        Route::api(Method::PUT, "/api/v1/deployments/{id}/profile", actions::ASSET_UPDATE, put_profile).on_asset("id").accepts::<ProfileUpload>(),
-        Route::api(Method::DELETE, "/api/v1/deployments/{id}/profile", actions::ASSET_UPDATE, delete_profile).on_asset("id"),
-        Route::api(Method::POST, "/api/v1/assets/{id}/drift", actions::DRIFT_REPORT, post_drift).on_asset("id").accepts::<DriftReport>().returns::<DriftOutcome>(),
+        Route::api(Method::PUT, "/api/v1/deployments/{id}/profile", actions::ASSET_UPDATE, put_profile).on_asset("id").accepts::<ProfileUpload>().returns::<ProfileSaved>(),
+        Route::api(Method::DELETE, "/api/v1/deployments/{id}/profile", actions::ASSET_UPDATE, delete_profile).on_asset("id").status(204),
+        Route::api(Method::POST, "/api/v1/assets/{id}/drift", actions::DRIFT_REPORT, post_drift)
+            .on_asset("id")
+            .accepts::<DriftReport>()
+            .returns::<DriftOutcome>()
+            .status(201),
         Route::api(Method::GET, "/api/v1/assets/{id}/drift", actions::ASSET_READ, get_drift).on_asset("id").returns::<DriftList>(),
-        Route::api(Method::PUT, "/api/v1/assets/{id}/drift/threshold", actions::ASSET_UPDATE, put_threshold).on_asset("id").accepts::<ThresholdRequest>(),
+        Route::api(Method::PUT, "/api/v1/assets/{id}/drift/threshold", actions::ASSET_UPDATE, put_threshold)
+            .on_asset("id")
+            .accepts::<ThresholdRequest>()
+            .returns::<ThresholdSaved>(),
     ]
 }
 
@@ -89,8 +106,10 @@ async fn check(State(app): State<AppState>, Path((deployment_id, client_id)): Pa
 async fn block(State(app): State<AppState>, caller: Caller, Path(deployment_id): Path<String>, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
     let request: BlockRequest = parse_body(&body_bytes(body)?, "expected {\"client_id\", \"reason\", \"incident_id\"?, \"expires_in_secs\"?}")?;
     let outcome = blocks::block(&app, Actor::Caller(&caller), &deployment_id, &request).await?;
-    let status = if outcome.changed { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(outcome)).into_response())
+    if !outcome.changed {
+        return Err(ApiError::Conflict(outcome.message));
+    }
+    Ok((StatusCode::CREATED, Json(outcome)).into_response())
 }
 
 /// The body of a lift.
@@ -200,7 +219,14 @@ async fn put_profile(State(app): State<AppState>, caller: Caller, Path(deploymen
     let built = profile::build(upload)?;
     let dims = built.mean.len();
     profile::set(&app, Actor::Caller(&caller), &deployment_id, Some(built)).await?;
-    Ok(Json(serde_json::json!({"dimensions": dims})).into_response())
+    Ok(Json(ProfileSaved { dimensions: dims }).into_response())
+}
+
+/// The answer to a profile upload.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProfileSaved {
+    /// Input dimensions of the profile now in force.
+    pub dimensions: usize,
 }
 
 async fn delete_profile(State(app): State<AppState>, caller: Caller, Path(deployment_id): Path<String>) -> ApiResult<Response> {
@@ -242,5 +268,14 @@ pub struct ThresholdRequest {
 async fn put_threshold(State(app): State<AppState>, caller: Caller, Path(asset_id): Path<String>, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
     let request: ThresholdRequest = parse_body(&body_bytes(body)?, "expected {\"threshold\": a share between 0 and 1, or null}")?;
     let changed = drift::set_threshold(&app, Actor::Caller(&caller), &asset_id, request.threshold).await?;
-    Ok(Json(serde_json::json!({"threshold": request.threshold, "changed": changed})).into_response())
+    Ok(Json(ThresholdSaved { threshold: request.threshold, changed }).into_response())
+}
+
+/// The answer to a threshold change.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ThresholdSaved {
+    /// The threshold in force (`None`: each report's verdict).
+    pub threshold: Option<f64>,
+    /// Whether it differs from before.
+    pub changed: bool,
 }

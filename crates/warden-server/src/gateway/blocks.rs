@@ -146,7 +146,17 @@ pub fn check_client_id(client_id: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Refuses text with control characters other than line breaks and tabs (PostgreSQL cannot
+/// even store U+0000).
+pub fn check_text(text: &str, what: &str) -> ApiResult<()> {
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(ApiError::BadRequest(format!("the {what} may not contain control characters")));
+    }
+    Ok(())
+}
+
 fn clean_reason(reason: &str, what: &str) -> ApiResult<String> {
+    check_text(reason, "reason")?;
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(ApiError::BadRequest(format!("give a reason for the {what}: it is kept in the audit log and shown to whoever reviews it")));
@@ -173,7 +183,7 @@ pub struct AssetRef {
 
 /// Asset `id`, or a 404.
 pub async fn require_asset(app: &AppState, id: &str) -> ApiResult<AssetRef> {
-    if id.len() > 64 {
+    if id.len() > 64 || id.contains('\0') {
         return Err(ApiError::not_found("asset", id));
     }
     let row = sqlx::query("SELECT id, kind, name, retired_at FROM assets WHERE id = $1").bind(id).fetch_optional(&app.store.read).await?;
@@ -196,6 +206,9 @@ pub async fn require_deployment(app: &AppState, id: &str) -> ApiResult<AssetRef>
 
 /// Answers whether `id` is a deployment from this instance's memory, asking the database once.
 async fn ensure_deployment(app: &AppState, id: &str) -> ApiResult<()> {
+    if id.len() > 64 || id.contains('\0') {
+        return Err(ApiError::not_found("deployment", id));
+    }
     let memory = memory::of(app);
     let known = match memory.known_deployment(id) {
         Some(known) => known,
@@ -260,9 +273,9 @@ fn check_request(request: &BlockRequest) -> ApiResult<()> {
     check_client_id(&request.client_id)?;
     clean_reason(&request.reason, "block")?;
     if let Some(incident) = &request.incident_id
-        && (incident.is_empty() || incident.len() > 64)
+        && (incident.is_empty() || incident.len() > 64 || incident.chars().any(char::is_control))
     {
-        return Err(ApiError::BadRequest("an incident id has 1 to 64 characters".into()));
+        return Err(ApiError::BadRequest("an incident id has 1 to 64 characters, none of them control characters".into()));
     }
     if let Some(secs) = request.expires_in_secs
         && !(1..=MAX_EXPIRY_MS / 1000).contains(&secs)
@@ -467,6 +480,18 @@ fn view_from_row(row: &AnyRow, now: i64) -> ApiResult<BlockView> {
     })
 }
 
+/// Block `block_id`, open or lifted.
+pub async fn get(app: &AppState, block_id: &str) -> ApiResult<Option<BlockView>> {
+    if block_id.len() > 64 || block_id.contains('\0') {
+        return Ok(None);
+    }
+    let row = sqlx::query(&format!("SELECT {VIEW_COLUMNS} FROM gateway_blocks b JOIN assets a ON a.id = b.deployment_id WHERE b.id = $1"))
+        .bind(block_id)
+        .fetch_optional(&app.store.read)
+        .await?;
+    row.as_ref().map(|r| view_from_row(r, now_ms())).transpose()
+}
+
 async fn open_block(conn: &mut sqlx::AnyConnection, deployment_id: &str, client_id: &str) -> ApiResult<Option<BlockView>> {
     let row = sqlx::query(&format!(
         "SELECT {VIEW_COLUMNS} FROM gateway_blocks b JOIN assets a ON a.id = b.deployment_id \
@@ -495,6 +520,11 @@ pub struct BlockQuery {
 
 /// Blocks matching `query`, newest first.
 pub async fn list(app: &AppState, query: &BlockQuery) -> ApiResult<Vec<BlockView>> {
+    for (text, what) in [(&query.deployment, "deployment filter"), (&query.client_id, "client filter")] {
+        if let Some(text) = text {
+            check_text(text, what)?;
+        }
+    }
     let limit = query.limit.unwrap_or(200).clamp(1, 1000);
     let now = now_ms();
     let rows = sqlx::query(&format!(
@@ -532,7 +562,9 @@ mod tests {
         assert!(check_request(&BlockRequest { reason: "  ".into(), ..ok.clone() }).is_err());
         assert!(check_request(&BlockRequest { expires_in_secs: Some(0), ..ok.clone() }).is_err());
         assert!(check_request(&BlockRequest { expires_in_secs: Some(3600), ..ok.clone() }).is_ok());
-        assert!(check_request(&BlockRequest { incident_id: Some(String::new()), ..ok }).is_err());
+        assert!(check_request(&BlockRequest { incident_id: Some(String::new()), ..ok.clone() }).is_err());
+        assert!(check_request(&BlockRequest { reason: "a\0b".into(), ..ok.clone() }).is_err());
+        assert!(check_request(&BlockRequest { reason: "two\nlines".into(), ..ok }).is_ok());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::json;
 use sqlx::Row;
 use warden_core::{Location, Rule, Severity};
 
-use super::blocks::{AssetRef, require_asset};
+use super::blocks::{AssetRef, check_text, require_asset};
 use crate::actor::Actor;
 use crate::audit::Change;
 use crate::error::{ApiError, ApiResult};
@@ -155,6 +155,13 @@ pub fn check(report: &DriftReport) -> ApiResult<()> {
     }
     if let Some(long) = report.columns.iter().find(|c| c.name.chars().count() > MAX_NAME) {
         return Err(ApiError::BadRequest(format!("column name `{}…` is longer than {MAX_NAME} characters", long.name.chars().take(40).collect::<String>())));
+    }
+    for column in &report.columns {
+        check_text(&column.name, "column name")?;
+        check_text(&column.test, "test name")?;
+        if column.test.len() > 32 || column.kind.as_ref().is_some_and(|k| k.len() > 32 || k.chars().any(char::is_control)) {
+            return Err(ApiError::BadRequest(format!("column `{}`: the test and kind are short names (ks, chisquare, numerical...)", column.name)));
+        }
     }
     if !report.columns.is_empty() {
         let drifted = report.columns.iter().filter(|c| c.drifted).count();
@@ -401,7 +408,9 @@ mod tests {
         assert!(check(&report).is_ok());
         let lying = DriftReport { drifted_share: 0.0, ..report.clone() };
         assert!(check(&lying).unwrap_err().to_string().contains("1 of 2 columns"));
-        assert!(check(&DriftReport { drifted_share: 1.5, ..report }).is_err());
+        assert!(check(&DriftReport { drifted_share: 1.5, ..report.clone() }).is_err());
+        let nul = DriftReport { columns: vec![column("a\0", true), column("b", false)], ..report };
+        assert!(check(&nul).unwrap_err().to_string().contains("control characters"));
     }
 
     #[test]

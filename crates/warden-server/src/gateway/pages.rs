@@ -144,8 +144,8 @@ struct LiftForm {
 }
 
 async fn lift_form(State(app): State<AppState>, caller: Caller, Path((id, block_id)): Path<(String, String)>, axum::Form(form): axum::Form<LiftForm>) -> UiResult {
-    let blocks = blocks::list(&app, &BlockQuery { deployment: Some(id.clone()), limit: Some(1000), ..BlockQuery::default() }).await?;
-    let Some(block) = blocks.into_iter().find(|b| b.id == block_id) else {
+    let block = blocks::get(&app, &block_id).await?.filter(|b| b.deployment_id == id && b.active);
+    let Some(block) = block else {
         return Err(ApiError::NotFound(format!("no block `{block_id}` in force at this deployment (lifted or expired already?)")).into());
     };
     let outcome = blocks::lift(&app, Actor::Caller(&caller), &id, &block.client_id, &form.reason).await?;
