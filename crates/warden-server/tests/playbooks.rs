@@ -263,6 +263,40 @@ async fn a_rejected_approval_stops_the_run_and_changes_nothing_more() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_left_by_a_crashed_instance_is_taken_over_when_its_lease_expires() {
+    let t = TestServer::sqlite().await;
+    let admin = t.admin().await;
+    let receiver = WebhookReceiver::start();
+    webhook(&admin, &receiver, "security", 3, 1).await;
+    let (victim_id, _) = t.user("victim", &["data_scientist"]).await;
+    burst_of_failed_logins(&t, "victim").await;
+    let run = run_about(&admin, "suspicious-logins", "waiting", Some("user:victim")).await;
+    let run_id = run["run"]["id"].as_str().unwrap();
+
+    // Another instance took step 2 (disable the user) and died holding it: its lease ran out.
+    let now = warden_server::store::now_ms();
+    let store = t.server.state.store.writer();
+    sqlx::query("UPDATE playbook_steps SET status = 'succeeded', finished_at = $1 WHERE run_id = $2 AND idx = 0").bind(now).bind(run_id).execute(store).await.unwrap();
+    sqlx::query("UPDATE playbook_runs SET current_step = 1, status = 'running' WHERE id = $1").bind(run_id).execute(store).await.unwrap();
+    sqlx::query("UPDATE playbook_steps SET status = 'running', lease_owner = 'crashed-instance', lease_until = $1, attempts = 1, started_at = $2 WHERE run_id = $3 AND idx = 1")
+        .bind(now - 1)
+        .bind(now - 61_000)
+        .bind(run_id)
+        .execute(store)
+        .await
+        .unwrap();
+
+    let done = run_about(&admin, "suspicious-logins", "succeeded", Some("user:victim")).await;
+    assert_eq!(done["steps"][1]["attempts"], 2, "{done}");
+    assert!(done["steps"][1]["decision"].as_str().unwrap().contains("disabled user `victim`"), "{done}");
+    let disabled: i64 = sqlx::query_scalar("SELECT disabled FROM users WHERE id = $1").bind(&victim_id).fetch_one(&t.server.state.store.read).await.unwrap();
+    assert_eq!(disabled, 1);
+    let journal = done["journal"].as_array().unwrap();
+    assert!(journal.iter().any(|e| e["kind"] == "playbook.step.attempt" && e["text"].as_str().unwrap().contains("attempt 2 of 3")), "{journal:#?}");
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_webhook_is_retried_until_it_answers() {
     let t = TestServer::sqlite().await;
     let admin = t.admin().await;
@@ -507,5 +541,41 @@ async fn webhook_secrets_are_shown_once_and_targets_are_managed_by_administrator
     assert_eq!(engineer.json(Method::POST, "/api/v1/webhooks", json!({"name": "x", "url": "https://example.com/"})).await.0, StatusCode::FORBIDDEN);
     let (status, _) = admin.json(Method::DELETE, &format!("/api/v1/webhooks/{id}"), Value::Null).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_in_playbook_ids_and_filters_are_refused_not_failed_on() {
+    // PostgreSQL cannot compare text holding U+0000: such ids and filters never reach it.
+    let t = TestServer::sqlite().await;
+    let admin = t.admin().await;
+    let mut wrong = Vec::new();
+    for path in [
+        "/api/v1/playbooks/a%00b",
+        "/api/v1/playbooks/a%00b/versions/1",
+        "/api/v1/playbook-runs/a%00b",
+        "/api/v1/playbook-runs?playbook=a%00b",
+        "/api/v1/webhook-deliveries?status=a%00b",
+        "/ui/playbooks/a%00b",
+        "/ui/playbook-runs/a%00b",
+    ] {
+        let (status, body) = admin.get(path).await;
+        if !status.is_client_error() {
+            wrong.push(format!("GET {path}: {status} {body}"));
+        }
+    }
+    for (path, body) in [
+        ("/api/v1/playbook-runs/a%00b/steps/0/approve", json!({"note": "a\u{0}b"})),
+        ("/api/v1/webhook-deliveries/a%00b/retry", json!({})),
+        ("/api/v1/playbooks", json!({"yaml": "id: a\u{0}b\nname: x\n"})),
+        ("/api/v1/webhooks", json!({"name": "nul", "url": "https://example.com/a\u{0}b"})),
+        ("/api/v1/playbooks/suspicious-logins/drill", json!({"asset_id": "a\u{0}b"})),
+    ] {
+        let (status, answer) = admin.json(Method::POST, path, body).await;
+        if !status.is_client_error() {
+            wrong.push(format!("POST {path}: {status} {answer}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     t.server.shutdown().await.unwrap();
 }

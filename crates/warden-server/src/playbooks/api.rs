@@ -1,7 +1,7 @@
 //! The JSON API of playbooks, runs, approvals, drills, webhook targets, deliveries and freezes.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use super::spec::{self, Issue};
 use super::webhooks::{self, CreatedWebhook, WebhookRequest, WebhookTarget};
 use crate::actor::Actor;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, QueryParams};
 use crate::gate::Caller;
 use crate::state::AppState;
 
@@ -138,17 +139,17 @@ pub(super) async fn version(State(app): State<AppState>, Path((id, version)): Pa
     Ok(Json(json!({"id": id, "version": version, "source": source})))
 }
 
-pub(super) async fn create(State(app): State<AppState>, caller: Caller, Json(body): Json<PlaybookText>) -> ApiResult<Response> {
+pub(super) async fn create(State(app): State<AppState>, caller: Caller, JsonBody(body): JsonBody<PlaybookText>) -> ApiResult<Response> {
     let stored = catalog::save(&app, Actor::Caller(&caller), body.text()?, SaveMode::Create, None).await?;
     Ok((StatusCode::CREATED, Json(PlaybookView::of(&stored))).into_response())
 }
 
-pub(super) async fn replace(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<PlaybookText>) -> ApiResult<Json<PlaybookView>> {
+pub(super) async fn replace(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(body): JsonBody<PlaybookText>) -> ApiResult<Json<PlaybookView>> {
     let stored = catalog::save(&app, Actor::Caller(&caller), body.text()?, SaveMode::Replace, Some(&id)).await?;
     Ok(Json(PlaybookView::of(&stored)))
 }
 
-pub(super) async fn patch(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<PlaybookPatch>) -> ApiResult<Json<PlaybookView>> {
+pub(super) async fn patch(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(body): JsonBody<PlaybookPatch>) -> ApiResult<Json<PlaybookView>> {
     let enabled = body.enabled.ok_or_else(|| ApiError::BadRequest("send `enabled: true` or `enabled: false`".into()))?;
     catalog::set_enabled(&app, Actor::Caller(&caller), &id, enabled).await?;
     Ok(Json(PlaybookView::of(&catalog::require(&app, &id).await?)))
@@ -162,17 +163,17 @@ pub fn validate_text(text: &str) -> Validation {
     }
 }
 
-pub(super) async fn validate(Json(body): Json<PlaybookText>) -> ApiResult<Json<Validation>> {
+pub(super) async fn validate(JsonBody(body): JsonBody<PlaybookText>) -> ApiResult<Json<Validation>> {
     Ok(Json(validate_text(body.text()?)))
 }
 
-pub(super) async fn start_drill(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, body: Option<Json<DrillRequest>>) -> ApiResult<Response> {
-    let request = body.map(|Json(b)| b).unwrap_or_default();
+pub(super) async fn start_drill(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, body: Option<JsonBody<DrillRequest>>) -> ApiResult<Response> {
+    let request = body.map(|JsonBody(b)| b).unwrap_or_default();
     let started: DrillStarted = drill::start(&app, &caller, &id, &request).await?;
     Ok((StatusCode::CREATED, Json(started)).into_response())
 }
 
-pub(super) async fn list_runs(State(app): State<AppState>, Query(query): Query<RunQuery>) -> ApiResult<Json<Vec<Run>>> {
+pub(super) async fn list_runs(State(app): State<AppState>, QueryParams(query): QueryParams<RunQuery>) -> ApiResult<Json<Vec<Run>>> {
     Ok(Json(runs::list(&app, &query).await?))
 }
 
@@ -188,7 +189,7 @@ pub(super) struct ReportQuery {
     format: Option<String>,
 }
 
-pub(super) async fn run_report(State(app): State<AppState>, Path(id): Path<String>, Query(q): Query<ReportQuery>) -> ApiResult<Response> {
+pub(super) async fn run_report(State(app): State<AppState>, Path(id): Path<String>, QueryParams(q): QueryParams<ReportQuery>) -> ApiResult<Response> {
     let report = drill::report(&app, &id).await?;
     match q.format.as_deref() {
         Some("markdown" | "md") => Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], drill::markdown(&report)).into_response()),
@@ -201,16 +202,16 @@ pub(super) async fn list_approvals(State(app): State<AppState>) -> ApiResult<Jso
     Ok(Json(approvals::pending(&app).await?))
 }
 
-async fn decide(app: &AppState, caller: &Caller, run: &str, idx: i64, approve: bool, body: Option<Json<DecisionRequest>>) -> ApiResult<Json<Run>> {
-    let note = body.and_then(|Json(b)| b.note).unwrap_or_default();
+async fn decide(app: &AppState, caller: &Caller, run: &str, idx: i64, approve: bool, body: Option<JsonBody<DecisionRequest>>) -> ApiResult<Json<Run>> {
+    let note = body.and_then(|JsonBody(b)| b.note).unwrap_or_default();
     Ok(Json(approvals::decide(app, caller, run, idx, approve, &note).await?))
 }
 
-pub(super) async fn approve(State(app): State<AppState>, caller: Caller, Path((run, idx)): Path<(String, i64)>, body: Option<Json<DecisionRequest>>) -> ApiResult<Json<Run>> {
+pub(super) async fn approve(State(app): State<AppState>, caller: Caller, Path((run, idx)): Path<(String, i64)>, body: Option<JsonBody<DecisionRequest>>) -> ApiResult<Json<Run>> {
     decide(&app, &caller, &run, idx, true, body).await
 }
 
-pub(super) async fn reject(State(app): State<AppState>, caller: Caller, Path((run, idx)): Path<(String, i64)>, body: Option<Json<DecisionRequest>>) -> ApiResult<Json<Run>> {
+pub(super) async fn reject(State(app): State<AppState>, caller: Caller, Path((run, idx)): Path<(String, i64)>, body: Option<JsonBody<DecisionRequest>>) -> ApiResult<Json<Run>> {
     decide(&app, &caller, &run, idx, false, body).await
 }
 
@@ -218,12 +219,12 @@ pub(super) async fn list_webhooks(State(app): State<AppState>) -> ApiResult<Json
     Ok(Json(webhooks::list(&app).await?))
 }
 
-pub(super) async fn create_webhook(State(app): State<AppState>, caller: Caller, Json(body): Json<WebhookRequest>) -> ApiResult<Response> {
+pub(super) async fn create_webhook(State(app): State<AppState>, caller: Caller, JsonBody(body): JsonBody<WebhookRequest>) -> ApiResult<Response> {
     let created: CreatedWebhook = webhooks::create(&app, Actor::Caller(&caller), &body).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-pub(super) async fn update_webhook(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<WebhookRequest>) -> ApiResult<Json<WebhookTarget>> {
+pub(super) async fn update_webhook(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, JsonBody(body): JsonBody<WebhookRequest>) -> ApiResult<Json<WebhookTarget>> {
     Ok(Json(webhooks::update(&app, Actor::Caller(&caller), &id, &body).await?))
 }
 
@@ -236,7 +237,7 @@ pub(super) async fn delete_webhook(State(app): State<AppState>, caller: Caller, 
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(super) async fn list_deliveries(State(app): State<AppState>, Query(query): Query<DeliveryQuery>) -> ApiResult<Json<Vec<Delivery>>> {
+pub(super) async fn list_deliveries(State(app): State<AppState>, QueryParams(query): QueryParams<DeliveryQuery>) -> ApiResult<Json<Vec<Delivery>>> {
     Ok(Json(deliveries::list(&app, &query).await?))
 }
 

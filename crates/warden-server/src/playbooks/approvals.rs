@@ -56,8 +56,8 @@ pub async fn pending(app: &AppState) -> ApiResult<Vec<PendingApproval>> {
 /// Approves (`approve`) or rejects step `idx` of run `run_id` as `caller`.
 pub async fn decide(app: &AppState, caller: &Caller, run_id: &str, idx: i64, approve: bool, note: &str) -> ApiResult<Run> {
     let note = note.trim();
-    if note.chars().count() > MAX_NOTE {
-        return Err(ApiError::BadRequest(format!("the note may have at most {MAX_NOTE} characters")));
+    if note.chars().count() > MAX_NOTE || note.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(ApiError::BadRequest(format!("the note has at most {MAX_NOTE} printable characters")));
     }
     let run = runs::require(app, run_id).await?;
     let step = runs::step_in(&mut *app.store.read.acquire().await?, run_id, idx).await?.ok_or_else(|| ApiError::NotFound(format!("run `{run_id}` has no step {idx}")))?;

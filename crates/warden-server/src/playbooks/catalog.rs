@@ -111,6 +111,9 @@ pub async fn enabled(app: &AppState) -> ApiResult<Vec<StoredPlaybook>> {
 
 /// Playbook `id` at its current version.
 pub async fn get(app: &AppState, id: &str) -> ApiResult<Option<StoredPlaybook>> {
+    if !spec::is_slug(id) {
+        return Ok(None);
+    }
     let sql = format!("SELECT {COLUMNS} FROM playbooks p JOIN playbook_versions v ON v.playbook_id = p.id AND v.version = p.current_version WHERE p.id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(&app.store.read).await?;
     row.as_ref().map(from_row).transpose()
@@ -123,6 +126,9 @@ pub async fn require(app: &AppState, id: &str) -> ApiResult<StoredPlaybook> {
 
 /// Every version of playbook `id`, newest first.
 pub async fn versions(app: &AppState, id: &str) -> ApiResult<Vec<PlaybookVersion>> {
+    if !spec::is_slug(id) {
+        return Ok(Vec::new());
+    }
     let rows = sqlx::query("SELECT version, shipped, created_by, created_at FROM playbook_versions WHERE playbook_id = $1 ORDER BY version DESC")
         .bind(id)
         .fetch_all(&app.store.read)
@@ -141,6 +147,9 @@ pub async fn versions(app: &AppState, id: &str) -> ApiResult<Vec<PlaybookVersion
 
 /// The YAML text of version `version` of playbook `id`.
 pub async fn source_of(app: &AppState, id: &str, version: i64) -> ApiResult<String> {
+    if !spec::is_slug(id) {
+        return Err(ApiError::not_found("playbook", id));
+    }
     sqlx::query_scalar("SELECT source FROM playbook_versions WHERE playbook_id = $1 AND version = $2")
         .bind(id)
         .bind(version)

@@ -113,6 +113,8 @@ pub struct DeliveryQuery {
 
 /// Deliveries matching `query`, newest first.
 pub async fn list(app: &AppState, query: &DeliveryQuery) -> ApiResult<Vec<Delivery>> {
+    runs::check_filter("status", query.status.as_deref())?;
+    runs::check_filter("incident", query.incident.as_deref())?;
     let sql = format!(
         "SELECT {COLUMNS} FROM webhook_deliveries d JOIN webhook_targets t ON t.id = d.target_id \
          WHERE ($1 = '' OR d.status = $1) AND ($2 = '' OR d.incident_id = $2) ORDER BY d.created_at DESC, d.id DESC LIMIT $3"
@@ -128,6 +130,9 @@ pub async fn list(app: &AppState, query: &DeliveryQuery) -> ApiResult<Vec<Delive
 
 /// Delivery `id`, read on `conn`.
 pub async fn get_in(conn: &mut sqlx::AnyConnection, id: &str) -> ApiResult<Option<Delivery>> {
+    if !runs::plain_id(id) {
+        return Ok(None);
+    }
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM webhook_deliveries d JOIN webhook_targets t ON t.id = d.target_id WHERE d.id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)

@@ -65,6 +65,7 @@ pub async fn start(app: &AppState, caller: &Caller, id: &str, request: &DrillReq
     };
     let version_id = match (&asset, request.version.as_deref().map(str::trim).filter(|v| !v.is_empty())) {
         (Some(asset), Some(version)) => {
+            crate::registry::upload::validate_version(version)?;
             let found = crate::registry::catalog::version(&mut *app.store.read.acquire().await?, &asset.id, version).await?;
             Some(found.ok_or_else(|| ApiError::NotFound(format!("`{}` has no version `{version}`", asset.name)))?.id)
         }

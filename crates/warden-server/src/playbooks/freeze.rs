@@ -71,7 +71,7 @@ pub struct FreezeRequest {
 }
 
 /// `POST /api/v1/assets/{id}/freeze`: freezes or lifts; answers the asset.
-pub async fn freeze_json(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<FreezeRequest>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn freeze_json(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, crate::extract::JsonBody(body): crate::extract::JsonBody<FreezeRequest>) -> ApiResult<Json<serde_json::Value>> {
     let frozen = body.frozen.ok_or_else(|| ApiError::BadRequest("say `\"frozen\": true` to freeze or `false` to lift the freeze".into()))?;
     let changed = freeze_asset(&app, Actor::Caller(&caller), &id, frozen, body.reason.as_deref().unwrap_or("")).await?;
     let asset = targets::asset(&app, &id).await?.ok_or_else(|| ApiError::not_found("asset", &id))?;

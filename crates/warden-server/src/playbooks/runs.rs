@@ -284,8 +284,25 @@ fn step_from_row(row: &AnyRow) -> ApiResult<RunStep> {
     })
 }
 
+/// Whether `id` can name a row: 1 to 64 bytes without NUL (which PostgreSQL cannot even compare),
+/// so anything else is answered "not found" without asking the database.
+pub fn plain_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && !id.contains('\0')
+}
+
+/// Refuses a list filter PostgreSQL could not compare (a NUL character).
+pub fn check_filter(name: &str, value: Option<&str>) -> ApiResult<()> {
+    if value.is_some_and(|v| v.contains('\0') || v.len() > 200) {
+        return Err(ApiError::BadRequest(format!("`{name}` must be at most 200 bytes without NUL characters")));
+    }
+    Ok(())
+}
+
 /// Run `id`, read on `conn`.
 pub async fn get_in(conn: &mut sqlx::AnyConnection, id: &str) -> ApiResult<Option<Run>> {
+    if !plain_id(id) {
+        return Ok(None);
+    }
     let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM playbook_runs WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?;
     row.as_ref().map(run_from_row).transpose()
 }
@@ -303,11 +320,17 @@ pub async fn steps_in(conn: &mut sqlx::AnyConnection, run_id: &str) -> ApiResult
 
 /// The steps of run `run_id`, in order.
 pub async fn steps(app: &AppState, run_id: &str) -> ApiResult<Vec<RunStep>> {
+    if !plain_id(run_id) {
+        return Ok(Vec::new());
+    }
     steps_in(&mut *app.store.read.acquire().await?, run_id).await
 }
 
 /// Step `idx` of run `run_id`, read on `conn`.
 pub async fn step_in(conn: &mut sqlx::AnyConnection, run_id: &str, idx: i64) -> ApiResult<Option<RunStep>> {
+    if !plain_id(run_id) {
+        return Ok(None);
+    }
     let row = sqlx::query(&format!("SELECT {STEP_COLUMNS} FROM playbook_steps WHERE run_id = $1 AND idx = $2"))
         .bind(run_id)
         .bind(idx)
@@ -333,6 +356,9 @@ pub struct RunQuery {
 
 /// Runs matching `query`, newest first.
 pub async fn list(app: &AppState, query: &RunQuery) -> ApiResult<Vec<Run>> {
+    check_filter("incident", query.incident.as_deref())?;
+    check_filter("playbook", query.playbook.as_deref())?;
+    check_filter("status", query.status.as_deref())?;
     let dry = match query.dry_run {
         Some(true) => 1,
         Some(false) => 0,

@@ -299,6 +299,9 @@ pub fn parse(text: &str) -> Result<Playbook, Vec<Issue>> {
     if text.len() > MAX_BYTES {
         return Err(vec![issue("", None, format!("the playbook is {} bytes, more than the limit of {MAX_BYTES}", text.len()))]);
     }
+    if text.contains('\0') {
+        return Err(vec![issue("", None, "the text contains a NUL character; playbooks are plain text")]);
+    }
     let raw: RawPlaybook = parse_yaml(text).map_err(|i| vec![i])?;
     let mut issues = Vec::new();
     let id = raw.id.value.trim().to_owned();

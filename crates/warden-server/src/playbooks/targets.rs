@@ -56,6 +56,9 @@ fn asset_from_row(row: &sqlx::any::AnyRow) -> ApiResult<Asset> {
 
 /// Asset `id`, read on `conn`.
 pub async fn asset_in(conn: &mut sqlx::AnyConnection, id: &str) -> ApiResult<Option<Asset>> {
+    if !super::runs::plain_id(id) {
+        return Ok(None);
+    }
     let row = sqlx::query(&format!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1")).bind(id).fetch_optional(&mut *conn).await?;
     row.as_ref().map(asset_from_row).transpose()
 }

@@ -108,12 +108,18 @@ pub async fn list(app: &AppState) -> ApiResult<Vec<WebhookTarget>> {
 
 /// Target `id`.
 pub async fn get(app: &AppState, id: &str) -> ApiResult<Option<WebhookTarget>> {
+    if !super::runs::plain_id(id) {
+        return Ok(None);
+    }
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM webhook_targets WHERE id = $1")).bind(id).fetch_optional(&app.store.read).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// The target called `name`.
 pub async fn by_name(app: &AppState, name: &str) -> ApiResult<Option<WebhookTarget>> {
+    if !is_slug(name) {
+        return Ok(None);
+    }
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM webhook_targets WHERE name = $1")).bind(name).fetch_optional(&app.store.read).await?;
     row.as_ref().map(from_row).transpose()
 }
@@ -124,6 +130,9 @@ pub fn check_url(text: &str) -> ApiResult<String> {
     let bad = |why: &str| ApiError::BadRequest(format!("`{}` is not a usable webhook URL: {why}", text.chars().take(200).collect::<String>()));
     if text.len() > 2000 {
         return Err(bad("longer than 2000 bytes"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(bad("control characters"));
     }
     let url = url::Url::parse(text).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
