@@ -304,16 +304,22 @@ pub async fn ingest(app: &AppState, caller: &Caller, deployment_id: &str, events
         }
     }
     let memory = memory::of(app);
-    let width = accepted.first().map_or(1, |(_, e)| dims(e));
-    let reference = settings.profile.as_ref().map(profile::StoredProfile::reference);
-    let monitor = memory.monitor(deployment_id, settings.version, width, move || reference);
     let accepted_count = accepted.len();
-    let raised = tokio::task::spawn_blocking(move || {
-        let mut monitor = memory::lock(&monitor);
-        accepted.iter().flat_map(|(line, event)| monitor.observe(event, Some(*line))).map(|alert| alert.finding).collect::<Vec<Finding>>()
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("the detectors failed: {e}")))?;
+    let raised = match accepted.first() {
+        // Nothing to feed: no detectors are built for refused traffic alone.
+        None => Vec::new(),
+        Some((_, first)) => {
+            let reference = settings.profile.as_ref().map(profile::StoredProfile::reference);
+            let monitor = memory.monitor(deployment_id, settings.version, dims(first), move || reference);
+            // The detectors are CPU work (distances to earlier queries): off the async threads.
+            tokio::task::spawn_blocking(move || {
+                let mut monitor = memory::lock(&monitor);
+                accepted.iter().flat_map(|(line, event)| monitor.observe(event, Some(*line))).map(|alert| alert.finding).collect::<Vec<Finding>>()
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("the detectors failed: {e}")))?
+        }
+    };
 
     let alerts = store_alerts(app, caller, &deployment, raised, accepted_count, refused.len()).await?;
     app.metrics.event("traffic.ingest");
