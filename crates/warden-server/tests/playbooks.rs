@@ -231,6 +231,32 @@ async fn suspicious_logins_disable_the_user_and_revoke_their_keys_once_approved(
     let disabled: i64 = sqlx::query_scalar("SELECT disabled FROM users WHERE id = $1").bind(&victim_id).fetch_one(&t.server.state.store.read).await.unwrap();
     assert_eq!(disabled, 1);
     assert_eq!(receiver.wait_for(1, std::time::Duration::from_secs(10)).await.unwrap().len(), 1);
+    // The same burst raised an alert about the address too: that incident names no user, so the
+    // playbook (subjects `user:*`) did not start on it.
+    assert!(incidents(&t).await.iter().any(|i| i.3.starts_with("ip:")), "{:?}", incidents(&t).await);
+    assert_eq!(runs_of(&admin, "suspicious-logins").await.len(), 1);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_nobody_decides_in_time_fails_its_run() {
+    let t = TestServer::sqlite().await;
+    let admin = t.admin().await;
+    let receiver = WebhookReceiver::start();
+    webhook(&admin, &receiver, "security", 3, 1).await;
+    let dataset = asset(&admin, "dataset", "leaky", "internal").await;
+    import_finding(&admin, &dataset, "pii.credit_card", "high", None).await;
+    let run = run_in(&admin, "pii-in-training-data", "waiting").await;
+    // A day passes (the shipped approval waits 1440 minutes).
+    sqlx::query("UPDATE playbook_steps SET next_at = 0 WHERE run_id = $1 AND status = 'waiting'")
+        .bind(run["run"]["id"].as_str().unwrap())
+        .execute(t.server.state.store.writer())
+        .await
+        .unwrap();
+    let failed = run_in(&admin, "pii-in-training-data", "failed").await;
+    assert_eq!(step_statuses(&failed), ["succeeded", "failed", "cancelled"]);
+    assert!(failed["steps"][1]["decision"].as_str().unwrap().contains("nobody approved"), "{failed}");
+    assert!(receiver.received().is_empty());
     t.server.shutdown().await.unwrap();
 }
 

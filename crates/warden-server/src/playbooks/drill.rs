@@ -99,7 +99,7 @@ pub async fn start(app: &AppState, caller: &Caller, id: &str, request: &DrillReq
         .map(|f| spec::FindingFacts { rule_id: f.rule_id, severity: f.severity, source: f.source })
         .collect();
     let asset_facts = asset.as_ref().map(|a| spec::AssetFacts { kind: a.kind.clone(), tags: a.tags.clone(), sensitivity: a.sensitivity });
-    let matched = match playbook.playbook.trigger.matches(&facts, asset_facts.as_ref()) {
+    let matched = match playbook.playbook.trigger.matches(&facts, asset_facts.as_ref(), &trigger.subject) {
         Ok(why) => format!("drill; on a real incident the trigger would match: {why}"),
         Err(why) => format!("drill; on a real incident the trigger would NOT start this playbook: {why}"),
     };

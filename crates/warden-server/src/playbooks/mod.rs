@@ -61,7 +61,7 @@ pub async fn on_incident(app: &AppState, trigger: &IncidentTrigger) -> ApiResult
         .collect();
     let mut started = Vec::new();
     for playbook in catalog::enabled(app).await? {
-        if let Ok(why) = playbook.playbook.trigger.matches(&findings, asset.as_ref())
+        if let Ok(why) = playbook.playbook.trigger.matches(&findings, asset.as_ref(), &trigger.subject)
             && let Some(run_id) = runs::start(app, &playbook, trigger, &why).await?
         {
             journal::post_pending(app, Some(&run_id)).await;

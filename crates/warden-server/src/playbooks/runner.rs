@@ -79,7 +79,12 @@ async fn run(app: AppState, notify: Arc<Notify>) {
 
 /// How long until the next retry or delivery is due (at most [`POLL`]).
 async fn next_due(app: &AppState) -> ApiResult<Duration> {
-    let steps: Option<i64> = sqlx::query_scalar("SELECT MIN(next_at) FROM playbook_steps WHERE status = 'pending'").fetch_one(&app.store.read).await?;
+    // Only the current step of a running run can be due: later steps wait for their turn.
+    let steps: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(s.next_at) FROM playbook_steps s JOIN playbook_runs r ON r.id = s.run_id WHERE r.status = 'running' AND s.idx = r.current_step AND s.status = 'pending'",
+    )
+    .fetch_one(&app.store.read)
+    .await?;
     let sends: Option<i64> = sqlx::query_scalar("SELECT MIN(next_at) FROM webhook_deliveries WHERE status = 'pending'").fetch_one(&app.store.read).await?;
     let next = [steps, sends].into_iter().flatten().min();
     let wait = next.map_or(POLL, |at| Duration::from_millis(u64::try_from((at - now_ms()).max(10)).unwrap_or(10)));

@@ -158,6 +158,9 @@ pub struct Trigger {
     /// The least sensitivity of the incident's asset (`public` ... `restricted`).
     #[serde(default)]
     pub min_sensitivity: Option<String>,
+    /// Globs over who or what the incident is about (`user:*`, `client:*`).
+    #[serde(default)]
+    pub subjects: Vec<String>,
 }
 
 fn default_min_severity() -> Severity {
@@ -396,6 +399,7 @@ fn check_trigger(trigger: &Trigger, at: Option<u64>, issues: &mut Vec<Issue>) {
         ("trigger.sources", &trigger.sources),
         ("trigger.asset_kinds", &trigger.asset_kinds),
         ("trigger.asset_tags", &trigger.asset_tags),
+        ("trigger.subjects", &trigger.subjects),
     ];
     for (path, list) in lists {
         if list.len() > MAX_LIST {
@@ -540,7 +544,10 @@ pub struct AssetFacts {
 impl Trigger {
     /// Whether an incident with `findings` about `asset` is one this trigger answers: `Ok` with the
     /// reason it matched, or `Err` with the reason it did not (both shown in drills).
-    pub fn matches(&self, findings: &[FindingFacts], asset: Option<&AssetFacts>) -> Result<String, String> {
+    pub fn matches(&self, findings: &[FindingFacts], asset: Option<&AssetFacts>, subject: &str) -> Result<String, String> {
+        if !self.subjects.is_empty() && !self.subjects.iter().any(|g| glob(g, subject)) {
+            return Err(format!("the incident is about `{subject}`, which none of the trigger's subjects ({}) matches", self.subjects.join(", ")));
+        }
         let asset_filtered = !self.asset_kinds.is_empty() || !self.asset_tags.is_empty() || self.min_sensitivity.is_some();
         match (asset, asset_filtered) {
             (None, true) => return Err("the trigger filters on the asset, and the incident concerns none".into()),

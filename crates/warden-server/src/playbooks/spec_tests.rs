@@ -80,23 +80,32 @@ fn triggers_check_severity_rules_sources_and_the_asset() {
     let trigger = parse(text).unwrap().trigger;
     let model = AssetFacts { kind: "model".into(), tags: vec![], sensitivity: 1 };
     let hit = [finding("pickle.dangerous-global", Severity::Critical, "registry_scan")];
-    assert!(trigger.matches(&hit, Some(&model)).is_ok());
-    assert!(trigger.matches(&[finding("pickle.dangerous-global", Severity::Medium, "registry_scan")], Some(&model)).is_err());
-    assert!(trigger.matches(&[finding("pickle.dangerous-global", Severity::High, "import")], Some(&model)).is_err());
-    assert!(trigger.matches(&[finding("keras.lambda-layer", Severity::High, "registry_scan")], Some(&model)).is_err());
+    assert!(trigger.matches(&hit, Some(&model), "asset:x").is_ok());
+    assert!(trigger.matches(&[finding("pickle.dangerous-global", Severity::Medium, "registry_scan")], Some(&model), "asset:x").is_err());
+    assert!(trigger.matches(&[finding("pickle.dangerous-global", Severity::High, "import")], Some(&model), "asset:x").is_err());
+    assert!(trigger.matches(&[finding("keras.lambda-layer", Severity::High, "registry_scan")], Some(&model), "asset:x").is_err());
     let dataset = AssetFacts { kind: "dataset".into(), ..model.clone() };
-    assert!(trigger.matches(&hit, Some(&dataset)).unwrap_err().contains("dataset"));
+    assert!(trigger.matches(&hit, Some(&dataset), "asset:x").unwrap_err().contains("dataset"));
     let public = AssetFacts { sensitivity: 0, ..model };
-    assert!(trigger.matches(&hit, Some(&public)).is_err());
-    assert!(trigger.matches(&hit, None).is_err());
+    assert!(trigger.matches(&hit, Some(&public), "asset:x").is_err());
+    assert!(trigger.matches(&hit, None, "asset:x").is_err());
 }
 
 #[test]
 fn alert_kinds_match_only_alerts() {
     let text = "id: x\nname: X\ntrigger:\n  alert_kinds: [server.login-burst]\nsteps:\n  - action: disable_user\n";
     let trigger = parse(text).unwrap().trigger;
-    assert!(trigger.matches(&[finding("server.login-burst", Severity::High, "alert")], None).is_ok());
-    assert!(trigger.matches(&[finding("server.login-burst", Severity::High, "import")], None).is_err());
+    assert!(trigger.matches(&[finding("server.login-burst", Severity::High, "alert")], None, "user:bob").is_ok());
+    assert!(trigger.matches(&[finding("server.login-burst", Severity::High, "import")], None, "user:bob").is_err());
+}
+
+#[test]
+fn subjects_narrow_a_trigger_to_who_the_incident_is_about() {
+    let text = "id: x\nname: X\ntrigger:\n  alert_kinds: [server.login-burst]\n  subjects: ['user:*']\nsteps:\n  - action: disable_user\n";
+    let trigger = parse(text).unwrap().trigger;
+    let burst = [finding("server.login-burst", Severity::High, "alert")];
+    assert!(trigger.matches(&burst, None, "user:bob").is_ok());
+    assert!(trigger.matches(&burst, None, "ip:10.0.0.1").unwrap_err().contains("ip:10.0.0.1"));
 }
 
 #[test]
