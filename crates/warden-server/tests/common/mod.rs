@@ -122,7 +122,7 @@ impl TestServer {
     pub async fn asset(&self, kind: &str, name: &str, sensitivity: i64) -> String {
         let id = uuid::Uuid::now_v7().to_string();
         let now = warden_server::store::now_ms();
-        sqlx::query("INSERT INTO assets (id, kind, name, owner, sensitivity, lifecycle, environment, tags, created_at, updated_at) VALUES ($1, $2, $3, 'admin', $4, 'development', 'development', '[]', $5, $5)")
+        sqlx::query("INSERT INTO assets (id, kind, name, owner, sensitivity, lifecycle, environment, tags, created_at, updated_at) VALUES ($1, $2, $3, 'admin', $4, 'design', 'development', '[]', $5, $5)")
             .bind(&id)
             .bind(kind)
             .bind(name)
