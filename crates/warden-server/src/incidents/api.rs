@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,7 @@ use super::{Status, metrics, ocsf};
 use crate::actor::Actor;
 use crate::authz::actions;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::QueryParams;
 use crate::findings::StoredFinding;
 use crate::gate::Caller;
 use crate::inventory::api::parse_body;
@@ -97,7 +98,7 @@ impl ListQuery {
     }
 }
 
-async fn list(State(app): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Incident>>> {
+async fn list(State(app): State<AppState>, QueryParams(q): QueryParams<ListQuery>) -> ApiResult<Json<Vec<Incident>>> {
     let filter = q.filter()?;
     let mut conn = app.store.read.acquire().await?;
     Ok(Json(store::list(&mut conn, &filter).await?))
@@ -259,7 +260,7 @@ struct ExportQuery {
     limit: Option<String>,
 }
 
-async fn export(State(app): State<AppState>, Query(q): Query<ExportQuery>) -> ApiResult<Response> {
+async fn export(State(app): State<AppState>, QueryParams(q): QueryParams<ExportQuery>) -> ApiResult<Response> {
     let number = |value: Option<&str>, what: &str| -> ApiResult<Option<i64>> {
         nonempty(value).map(|v| v.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("`{what}` is a number (unix milliseconds for `since`)")))).transpose()
     };
