@@ -1,6 +1,7 @@
 // The browser test: a new administrator signs in from the bootstrap link, enrols a TOTP second
-// factor, registers a model, uploads a malicious version, sees the scanner's findings, quarantines
-// the version and finds every step in the audit log. Run by ../browser.rs with WARDEN_URL,
+// factor, registers a model, uploads a malicious version, sees the scanner's findings and the
+// incident playbook quarantine it, quarantines a second version by hand, and finds every step in
+// the audit log. Run by ../browser.rs with WARDEN_URL,
 // WARDEN_BOOTSTRAP_TOKEN, CHROMIUM (executable) and ARTIFACTS (screenshots on failure) set.
 import { createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
@@ -68,22 +69,42 @@ try {
   await Promise.all([page.waitForLoadState(), modelRow.locator('a').first().click()]);
   check((await page.textContent('#model-name')).trim() === 'fraud-scorer', 'the model page opens');
 
-  await page.fill('#upload-form input[name=version]', '1.0.0');
-  await page.setInputFiles('#upload-form input[type=file]', { name: 'model.pkl', mimeType: 'application/octet-stream', buffer: maliciousPickle });
-  await Promise.all([page.waitForLoadState(), page.click('#upload-form button[type=submit]')]);
-  const scan = await page.textContent('#scan-1\\.0\\.0');
-  check(scan.includes('critical'), `the upload was scanned: ${scan.trim().replace(/\s+/g, ' ')}`);
-  await page.click('#findings-1\\.0\\.0 summary');
-  const findings = await page.textContent('#findings-1\\.0\\.0');
-  check(findings.includes('pickle.') && findings.includes('system'), 'its findings name the dangerous call');
+  const modelPage = page.url();
+  const upload = async (version, bytes) => {
+    await page.fill('#upload-form input[name=version]', version);
+    await page.setInputFiles('#upload-form input[type=file]', { name: 'model.pkl', mimeType: 'application/octet-stream', buffer: bytes });
+    await Promise.all([page.waitForLoadState(), page.click('#upload-form button[type=submit]')]);
+  };
 
+  // A clean version, quarantined by hand.
+  await upload('1.0.0', Buffer.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]));
+  check((await page.textContent('#scan-1\\.0\\.0')).includes('clean'), 'a clean upload scans clean');
   const row = page.locator('#version-1\\.0\\.0');
-  await row.locator('input[name=reason][required]').fill('os.system in the pickle');
+  await row.locator('input[name=reason][required]').fill('pulled while we investigate');
   await Promise.all([page.waitForLoadState(), row.locator('button.danger').click()]);
-  check(await page.locator('#download-refused-1\\.0\\.0').count() === 1, 'the version is quarantined and its download refused');
+  check(await page.locator('#download-refused-1\\.0\\.0').count() === 1, 'quarantined by hand: its download is refused');
+  await page.goto(modelPage);
 
+  // A malicious version: the scanner's findings show, and the incident playbook quarantines it.
+  await upload('2.0.0', maliciousPickle);
+  const scan = await page.textContent('#scan-2\\.0\\.0');
+  check(scan.includes('critical'), `the upload was scanned: ${scan.trim().replace(/\s+/g, ' ')}`);
+  await page.click('#findings-2\\.0\\.0 summary');
+  const findings = await page.textContent('#findings-2\\.0\\.0');
+  check(findings.includes('pickle.') && findings.includes('system'), 'its findings name the dangerous call');
+  let quarantined = false;
+  for (let i = 0; i < 40 && !quarantined; i++) {
+    quarantined = await page.locator('#download-refused-2\\.0\\.0').count() === 1;
+    if (!quarantined) { await page.waitForTimeout(250); await page.reload(); }
+  }
+  check(quarantined, 'the incident playbook quarantined the malicious version by itself');
+
+  // The audit page shows 100 entries at a time: the oldest hundred and the newest hundred cover
+  // this walk.
+  await page.goto(`${url}/ui/audit?from=0`);
+  let log = await page.textContent('#audit-entries');
   await page.goto(`${url}/ui/audit`);
-  const log = await page.textContent('#audit-entries');
+  log += await page.textContent('#audit-entries');
   for (const op of ['registry.upload', 'registry.quarantine', 'asset.create']) {
     check(log.includes(op), `the audit log shows ${op}`);
   }
