@@ -207,6 +207,9 @@ async fn housekeeping(state: AppState) {
         }
         minutes += 1;
         let now = crate::store::now_ms();
+        if let Err(err) = crate::incidents::intake::sweep(&state).await {
+            tracing::warn!(%err, "the incident intake sweep failed");
+        }
         let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(state.store.writer()).await;
         let logins = sqlx::query("DELETE FROM oidc_logins WHERE created_at < $1").bind(now - 600_000).execute(state.store.writer()).await;
         if let Err(err) = sessions.and(logins) {

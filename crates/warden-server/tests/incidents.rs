@@ -489,3 +489,27 @@ async fn two_instances_taking_findings_of_one_asset_at_once_open_one_incident() 
     second.shutdown().await.unwrap();
     t.server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_an_intake_missed_are_taken_in_by_the_sweep() {
+    let t = TestServer::sqlite().await;
+    let admin = t.admin().await;
+    disable_playbooks(&t).await;
+    let model = asset(&admin, "model", "swept", "internal").await;
+    // A critical finding stored without an intake (as when the intake after a commit failed).
+    let finding = Finding::new("pickle.dangerous-global", Severity::Critical, "dangerous callable", "os.system", Location::file("m.pkl"));
+    let mut conn = t.server.state.store.writer().acquire().await.unwrap();
+    let attach = warden_server::findings::Attach { asset_id: Some(&model), version_id: None, subject: "" };
+    let id = warden_server::findings::insert(&mut conn, warden_server::findings::Source::Import, &attach, &finding).await.unwrap();
+    drop(conn);
+    assert!(incidents(&admin, "").await.is_empty());
+    // Younger than a minute: left for the intake that is (normally) running right now.
+    assert_eq!(warden_server::incidents::intake::sweep(&t.server.state).await.unwrap(), 0);
+    sqlx::query("UPDATE findings SET created_at = created_at - 120000 WHERE id = $1").bind(&id).execute(t.server.state.store.writer()).await.unwrap();
+    assert_eq!(warden_server::incidents::intake::sweep(&t.server.state).await.unwrap(), 1);
+    let open = incidents(&admin, "").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    // Taken in once: the next sweep has nothing to do.
+    assert_eq!(warden_server::incidents::intake::sweep(&t.server.state).await.unwrap(), 0);
+    t.server.shutdown().await.unwrap();
+}

@@ -88,6 +88,7 @@ pub async fn intake(app: &AppState, finding_ids: &[String]) -> ApiResult<Vec<Inc
             triggers.push(trigger);
         }
     }
+    mark_taken_in(app, finding_ids).await?;
     for trigger in &triggers {
         start_playbooks(app, trigger).await;
     }
@@ -105,6 +106,41 @@ pub async fn intake_after_commit(app: &AppState, finding_ids: &[String]) {
         app.metrics.event("incident.intake_failed");
         tracing::error!(%err, findings = ?finding_ids.iter().take(MAX_NAMED).collect::<Vec<_>>(), "incident intake failed; link the findings to an incident by hand");
     }
+}
+
+/// Records that the incident rules have seen these findings (linked or not), so the sweep leaves
+/// them alone.
+async fn mark_taken_in(app: &AppState, finding_ids: &[String]) -> ApiResult<()> {
+    let now = crate::store::now_ms();
+    for chunk in finding_ids.chunks(200) {
+        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!("UPDATE findings SET intake_at = $1 WHERE id IN ({})", placeholders.join(", "));
+        let mut query = sqlx::query(&sql).bind(now);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        query.execute(app.store.writer()).await?;
+    }
+    Ok(())
+}
+
+/// Takes in findings of the last day that no intake has seen (the intake after their commit
+/// failed, or the process stopped in between). Run by the server's housekeeping every minute;
+/// returns how many findings it looked at.
+pub async fn sweep(app: &AppState) -> ApiResult<usize> {
+    let now = crate::store::now_ms();
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM findings WHERE intake_at IS NULL AND created_at < $1 AND created_at > $2 ORDER BY created_at LIMIT 500",
+    )
+    .bind(now - 60_000)
+    .bind(now - 24 * 3_600_000)
+    .fetch_all(&app.store.read)
+    .await?;
+    if !ids.is_empty() {
+        tracing::warn!(findings = ids.len(), "taking in findings an earlier intake missed");
+        intake(app, &ids).await?;
+    }
+    Ok(ids.len())
 }
 
 /// Hands an incident to the playbooks; failures land in its timeline.

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "incidents", include_str!("../../migrations/0006_incidents.sql")),
     (7, "playbooks", include_str!("../../migrations/0007_playbooks.sql")),
     (8, "gateway", include_str!("../../migrations/0008_gateway.sql")),
+    (9, "findings_intake", include_str!("../../migrations/0009_findings_intake.sql")),
 ];
 
 /// Which database a [`Store`] talks to.
