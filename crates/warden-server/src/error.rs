@@ -122,6 +122,10 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 ApiError::Unavailable(format!("the database is unavailable: {err}"))
             }
+            // PostgreSQL refuses U+0000 in text (SQLSTATE 22021); only a client puts one there.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                ApiError::BadRequest("text may not contain the NUL character (U+0000)".into())
+            }
             other => ApiError::Internal(format!("database: {other}")),
         }
     }

@@ -223,6 +223,8 @@ pub const MAX_IMPORT: usize = 10_000;
 /// `warden data scan`, `warden verify`, `warden monitor`, `warden assess` ...).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct ImportBody {
+    /// The findings, in warden's report format (other fields of the report are ignored).
+    #[schema(value_type = Vec<Object>)]
     findings: Vec<Finding>,
 }
 
@@ -233,8 +235,6 @@ pub struct ImportResult {
     pub imported: usize,
     /// The highest severity among them.
     pub max_severity: Option<String>,
-    /// The findings, in warden's report format (other fields of the report are ignored).
-    #[schema(value_type = Vec<Object>)]
 }
 
 /// Attaches the findings of a warden JSON report (`body`) to asset `asset_id` for `caller`, in one
@@ -246,8 +246,7 @@ pub async fn import_report(app: &AppState, caller: &Caller, asset_id: &str, body
     if asset.is_retired() {
         return Err(ApiError::Conflict(format!("asset `{}` is retired; its findings are kept as they were", asset.name)));
     }
-    let report: ImportBody = serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("not a warden JSON report (expected an object with a `findings` array): {e}")))?;
+    let report: ImportBody = crate::extract::parse_object(body, "report (a warden JSON report: an object with a `findings` array)")?;
     if report.findings.len() > MAX_IMPORT {
         return Err(ApiError::TooLarge(format!("at most {MAX_IMPORT} findings per import")));
     }

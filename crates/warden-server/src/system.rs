@@ -75,18 +75,35 @@ const ERRORS: [(&str, &str); 6] = [
 #[derive(Default)]
 struct Components {
     schemas: serde_json::Map<String, Value>,
+    /// Names two different types claimed (`#[schema(as = ...)]` tells them apart).
+    clashes: Vec<String>,
 }
 
 impl Components {
     /// Adds `doc` and what it refers to; returns the schema to put in an operation.
     fn reference(&mut self, doc: DocSchema) -> Value {
-        for (name, schema) in doc.components {
-            self.schemas.entry(name).or_insert(schema);
-        }
         let one = json!({"$ref": format!("#/components/schemas/{}", doc.name)});
-        self.schemas.entry(doc.name).or_insert(doc.schema);
-        if doc.list { json!({"type": "array", "items": one}) } else { one }
+        let list = doc.list;
+        for (name, schema) in doc.components.into_iter().chain([(doc.name, doc.schema)]) {
+            match self.schemas.get(&name) {
+                Some(known) if *known != schema => self.clashes.push(name),
+                Some(_) => {}
+                None => {
+                    self.schemas.insert(name, schema);
+                }
+            }
+        }
+        if list { json!({"type": "array", "items": one}) } else { one }
     }
+}
+
+/// Schema names that two different types of the route table claim: the document can describe
+/// only one of them (a test keeps this empty).
+pub fn openapi_schema_clashes() -> Vec<String> {
+    let mut clashes = build_document().1;
+    clashes.sort();
+    clashes.dedup();
+    clashes
 }
 
 /// The schema of a body or answer that is not JSON, by its content type.
@@ -104,6 +121,10 @@ fn raw_schema(content_type: &str) -> Value {
 /// lists every route, the action each needs, how to authenticate, and what each accepts and
 /// answers (the routes' `accepts`/`returns`/`query` declarations).
 pub fn openapi_document() -> Value {
+    build_document().0
+}
+
+fn build_document() -> (Value, Vec<String>) {
     let mut paths = serde_json::Map::new();
     let mut components = Components::default();
     let error_body = components.reference(crate::routes::schema_of::<crate::error::ErrorBody>());
@@ -120,7 +141,7 @@ pub fn openapi_document() -> Value {
         let entry = paths.entry(meta.path.to_owned()).or_insert_with(|| json!({}));
         entry[meta.method.to_lowercase()] = operation;
     }
-    json!({
+    let document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "warden",
@@ -142,7 +163,8 @@ pub fn openapi_document() -> Value {
             "schemas": components.schemas
         },
         "security": [{"apiKey": []}, {"session": []}]
-    })
+    });
+    (document, components.clashes)
 }
 
 /// One operation of the document.
@@ -202,8 +224,11 @@ fn operation(route: &Route, components: &mut Components) -> Value {
     if let Target::Asset(param) = meta.target {
         operation["x-warden-resource"] = json!(format!("Warden::Asset (path parameter `{param}`)"));
     }
-    if meta.action.group == actions::Group::Public {
-        operation["security"] = json!([]);
+    match meta.action.group {
+        actions::Group::Public => operation["security"] = json!([]),
+        // The shipped policies let Prometheus on the same host scrape without credentials.
+        actions::Group::Metrics => operation["security"] = json!([{}, {"apiKey": []}, {"session": []}]),
+        _ => {}
     }
     operation
 }

@@ -102,6 +102,12 @@ fn find_key<'a>(value: &'a Value, key: &str, at: String, out: &mut Vec<(String, 
 }
 
 #[test]
+fn no_two_types_claim_one_schema_name() {
+    let clashes = warden_server::system::openapi_schema_clashes();
+    assert!(clashes.is_empty(), "schema names claimed by different types (rename one with #[schema(as = ...)]): {clashes:?}");
+}
+
+#[test]
 fn every_reference_resolves() {
     let doc = openapi_document();
     let mut refs = Vec::new();
@@ -339,17 +345,64 @@ async fn policies_that_would_lock_their_author_out_are_refused() {
     let t = TestServer::sqlite().await;
     let admin = t.admin().await;
     let (_, before) = admin.get("/api/v1/policies").await;
-    for text in ["", "// nothing permitted\n"] {
+    for (text, reason) in [("", "Cedar text"), ("  \n", "Cedar text"), ("// nothing permitted\n", "policy.update")] {
         let response = admin.request(Method::PUT, "/api/v1/policies").header("content-type", "text/plain").body(text).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let body: Value = response.json().await.unwrap();
-        assert!(body["error"]["message"].as_str().unwrap().contains("policy.update"), "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(reason), "{body}");
     }
+    let response = admin.request(Method::POST, "/api/v1/policies/validate").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "validating nothing is a mistake, not a valid policy set");
     let (status, after) = admin.get("/api/v1/policies").await;
     assert_eq!(status, StatusCode::OK, "the administrator still reads the policies");
     assert_eq!(after["version"], before["version"]);
     // The shipped policies themselves are accepted again.
     let response = admin.request(Method::PUT, "/api/v1/policies").body(before["text"].as_str().unwrap().to_owned()).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_in_ids_and_filters_are_never_a_server_error() {
+    // PostgreSQL cannot store U+0000 in text; SQLite can. Either way it is the client's business.
+    let t = TestServer::sqlite().await;
+    let admin = t.admin().await;
+    let mut wrong = Vec::new();
+    for path in ["/api/v1/assets/a%00b", "/api/v1/users/a%00b", "/api/v1/findings?rule_id=a%00b", "/api/v1/models/a%00b/versions"] {
+        let (status, body) = admin.get(path).await;
+        if status.is_server_error() {
+            wrong.push(format!("GET {path}: {status} {body}"));
+        }
+    }
+    let anonymous = t.client();
+    let (status, body) = anonymous.json(Method::POST, "/api/v1/login", json!({"username": "a\u{0}b", "password": "x"})).await;
+    if status.is_server_error() {
+        wrong.push(format!("POST /api/v1/login: {status} {body}"));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_bodies_are_objects_not_arrays_of_fields() {
+    // serde reads a struct from an array of its fields; the API takes objects only.
+    let t = TestServer::sqlite().await;
+    let admin = t.admin().await;
+    let me = admin.get("/api/v1/me").await.1["id"].as_str().unwrap().to_owned();
+    let (_, model) = admin.json(Method::POST, "/api/v1/assets", json!({"kind": "model", "name": "m"})).await;
+    let model = model["id"].as_str().unwrap().to_owned();
+    for (method, path, body) in [
+        (Method::PATCH, format!("/api/v1/users/{me}"), json!([null, null])),
+        (Method::POST, "/api/v1/assets".to_owned(), json!(["model", "from-an-array"])),
+        (Method::POST, format!("/api/v1/assets/{model}/findings"), json!([[]])),
+        (Method::POST, "/api/v1/keys".to_owned(), json!(["k", ["read"], 1])),
+        (Method::POST, format!("/api/v1/models/{model}/rollback"), json!(["why", null])),
+    ] {
+        let (status, answer) = admin.json(method.clone(), &path, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().contains("JSON object"), "{answer}");
+    }
+    let (_, assets) = admin.get("/api/v1/assets").await;
+    assert!(assets.as_array().unwrap().iter().all(|a| a["name"] != "from-an-array"));
     t.server.shutdown().await.unwrap();
 }

@@ -68,6 +68,7 @@ pub async fn save(app: &AppState, caller: &Caller, text: &str) -> ApiResult<i64>
     if text.len() > MAX_POLICY_BYTES {
         return Err(ApiError::TooLarge(format!("policies are limited to {MAX_POLICY_BYTES} bytes")));
     }
+    require_text(text)?;
     let set = app.authz.compile(text).map_err(policy_error)?;
     // Policies that take away their author's own `policy.update` (an empty text denies everything)
     // could not be changed back through the API or the UI by anyone.
@@ -142,8 +143,9 @@ async fn get_schema(State(app): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], app.authz.schema_text().to_owned()).into_response()
 }
 
-/// Outcome of validation.
+/// Outcome of validating a policy set.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PolicyValidation)]
 pub struct Validation {
     /// Whether the text would be accepted.
     pub valid: bool,
@@ -151,11 +153,20 @@ pub struct Validation {
     pub errors: Vec<String>,
 }
 
-async fn validate(State(app): State<AppState>, body: String) -> Json<Validation> {
-    match app.authz.compile(&body) {
+/// An empty body is a client that sent nothing, not a policy set that permits nothing.
+fn require_text(text: &str) -> ApiResult<()> {
+    if text.trim().is_empty() {
+        return Err(ApiError::BadRequest("send the policies' Cedar text as the body (text/plain)".into()));
+    }
+    Ok(())
+}
+
+async fn validate(State(app): State<AppState>, body: String) -> ApiResult<Json<Validation>> {
+    require_text(&body)?;
+    Ok(match app.authz.compile(&body) {
         Ok(_) => Json(Validation { valid: true, errors: Vec::new() }),
         Err(err) => Json(Validation { valid: false, errors: vec![err.to_string()] }),
-    }
+    })
 }
 
 /// Answer of a save.

@@ -39,9 +39,9 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// Parses a JSON body, answering 400 (not axum's 422) with serde's reason.
+/// Parses a JSON object body, answering 400 (not axum's 422) with serde's reason.
 pub fn parse_body<T: DeserializeOwned>(body: &Bytes, what: &str) -> ApiResult<T> {
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid {what}: {e}")))
+    crate::extract::parse_object(body, what)
 }
 
 /// An asset in a list, with its findings counted by severity.
