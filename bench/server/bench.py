@@ -38,7 +38,9 @@ def totp(secret_b32, at=None):
 class Session:
     def __init__(self, base):
         self.base = base.rstrip("/")
-        self.jar = http.cookiejar.CookieJar()
+        # The server marks its cookies Secure on loopback too (browsers treat http://127.0.0.1 as a
+        # secure context); let Python send them there.
+        self.jar = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(secure_protocols=("https", "wss", "http")))
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         self.csrf = ""
         self.bearer = None
@@ -88,7 +90,7 @@ def setup_warden(url, token):
     for i in range(500):
         kind = "model" if i % 10 == 0 else "dataset"
         body = must(api.call("POST", "/api/v1/assets", {"kind": kind, "name": f"seed-{i}", "sensitivity": "internal",
-                                                         "lifecycle": "development", "environment": "development"}), "seed asset")
+                                                         "lifecycle": "design", "environment": "development"}), "seed asset")
         if kind == "model" and model_id is None:
             model_id = body["id"]
     weights = b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s." * 1000
@@ -147,7 +149,7 @@ def main():
         ("GET /api/v1/assets?kind=model (read)", f"{args.url}/api/v1/assets?kind=model", auth, None, True),
         ("GET /api/v1/models (registry read)", f"{args.url}/api/v1/models", auth, None, True),
         ("POST /api/v1/assets (write: change + audit in one transaction)", f"{args.url}/api/v1/assets", auth,
-         '{"kind":"dataset","name":"load-%s","sensitivity":"internal","lifecycle":"development","environment":"development"}', True),
+         '{"kind":"dataset","name":"load-%s","sensitivity":"internal","lifecycle":"design","environment":"development"}', True),
     ]
     for label, url, headers, body, audited in plan:
         before = audit_size(args.url, key) if audited else 0

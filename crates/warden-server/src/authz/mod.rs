@@ -143,7 +143,11 @@ pub struct LoadedPolicies {
 pub struct Authorizer {
     schema: Schema,
     schema_text: String,
-    action_entities: Vec<Entity>,
+    /// Per action: its own entity (a member of its group) and the group's. A request needs only
+    /// these: `action in ...` looks at the requested action's ancestors, `==` at its id; building
+    /// the whole action hierarchy per request made each decision cost a transitive closure over
+    /// every action.
+    action_entities: HashMap<&'static str, Vec<Entity>>,
     policies: RwLock<Arc<LoadedPolicies>>,
     cedar: CedarAuthorizer,
 }
@@ -154,12 +158,12 @@ impl Authorizer {
         let schema_text = schema_text();
         let (schema, _warnings) =
             Schema::from_cedarschema_str(&schema_text).map_err(|e| PolicyError::Invalid(format!("schema: {e}")))?;
-        let action_entities: Vec<Entity> = schema
-            .action_entities()
-            .map_err(|e| PolicyError::Invalid(format!("schema actions: {e}")))?
-            .iter()
-            .cloned()
-            .collect();
+        let mut action_entities = HashMap::new();
+        for action in actions::ALL {
+            let group = uid("Action", action.group.name()).map_err(PolicyError::Invalid)?;
+            let own = Entity::new_no_attrs(uid("Action", action.name).map_err(PolicyError::Invalid)?, HashSet::from([group.clone()]));
+            action_entities.insert(action.name, vec![own, Entity::new_no_attrs(group, HashSet::new())]);
+        }
         let mut authorizer = Authorizer {
             schema,
             schema_text,
@@ -257,7 +261,7 @@ impl Authorizer {
         facts: &RequestFacts,
     ) -> Result<Decision, String> {
         let principal_uid = uid("User", &principal.id)?;
-        let mut entities = Vec::with_capacity(self.action_entities.len() + principal.roles.len() + 2);
+        let mut entities = Vec::with_capacity(principal.roles.len() + 4);
         let mut parents = HashSet::new();
         for role in &principal.roles {
             let role_uid = uid("Role", role)?;
@@ -289,7 +293,7 @@ impl Authorizer {
                 asset_uid
             }
         };
-        entities.extend(self.action_entities.iter().cloned());
+        entities.extend(self.action_entities.get(action.name).into_iter().flatten().cloned());
         let entities = Entities::from_entities(entities, None).map_err(|e| e.to_string())?;
         let context = Context::from_pairs([
             ("authenticated".to_owned(), RestrictedExpression::new_bool(facts.via != "anonymous")),

@@ -165,3 +165,16 @@ fn compiler_refuses_bad_policy_sets() {
     assert!(matches!(authz.compile(unknown_action), Err(PolicyError::Invalid(_))));
     assert!(matches!(authz.compile("permit ("), Err(PolicyError::Parse(_))));
 }
+
+#[test]
+#[ignore = "timing probe, run by hand"]
+fn decision_cost_probe() {
+    let authz = Authorizer::new().unwrap();
+    let ds = user(&["data_scientist"]);
+    let facts = session(false);
+    let started = std::time::Instant::now();
+    for _ in 0..1000 {
+        assert!(authz.decide(&ds, ASSET_READ, &asset(1), &facts).allowed);
+    }
+    eprintln!("{:?} per decision", started.elapsed() / 1000);
+}
