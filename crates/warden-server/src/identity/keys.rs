@@ -87,6 +87,7 @@ pub struct KeyRequest {
     pub scopes: Vec<String>,
     /// Lifetime in days, 1 to 365; required except for service accounts.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 365)]
     pub expires_in_days: Option<i64>,
     /// Create the key for this user (a service account) instead of oneself: needs `user.update`.
     #[serde(default)]

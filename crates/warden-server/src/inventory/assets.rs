@@ -147,8 +147,8 @@ pub async fn require(app: &AppState, id: &str) -> ApiResult<Asset> {
 /// Filters of [`list`] (all optional).
 #[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
 pub struct AssetFilter {
-    /// Only this kind.
-    #[param(value_type = Option<AssetKind>, inline)]
+    /// Only this kind (empty: every kind, as the assets page's form sends it).
+    #[param(schema_with = kind_filter_schema)]
     pub kind: Option<String>,
     /// Only assets whose name, description or owner contains this text (any case).
     pub q: Option<String>,
@@ -157,6 +157,16 @@ pub struct AssetFilter {
     /// Retired assets too.
     #[serde(default)]
     pub include_retired: bool,
+}
+
+/// The `kind` filter's schema: an asset kind, or empty for every kind.
+fn kind_filter_schema() -> utoipa::openapi::Object {
+    let names = std::iter::once("").chain(AssetKind::ALL.iter().map(|k| k.as_str()));
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some("Only this kind (empty: every kind, as the assets page's form sends it)."))
+        .enum_values(Some(names))
+        .build()
 }
 
 /// Assets matching `filter`, by kind then name (not yet filtered by access policies).
