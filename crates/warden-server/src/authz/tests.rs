@@ -178,3 +178,12 @@ fn decision_cost_probe() {
     }
     eprintln!("{:?} per decision", started.elapsed() / 1000);
 }
+
+#[test]
+fn api_keys_reach_public_endpoints_without_a_scope() {
+    let authz = Authorizer::new().unwrap();
+    let svc = user(&["service"]);
+    assert!(authz.decide(&svc, SYSTEM_HEALTH, &ResourceRef::Server, &api_key(&["read"])).allowed);
+    assert!(authz.decide(&svc, SYSTEM_OPENAPI, &ResourceRef::Server, &api_key(&[])).allowed);
+    assert!(!authz.decide(&svc, ASSET_LIST, &ResourceRef::Server, &api_key(&["write"])).allowed);
+}

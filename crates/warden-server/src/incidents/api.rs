@@ -29,14 +29,14 @@ use crate::state::AppState;
 pub fn routes() -> Vec<Route> {
     vec![
         Route::api(Method::GET, "/api/v1/incidents", actions::INCIDENT_READ, list),
-        Route::api(Method::POST, "/api/v1/incidents", actions::INCIDENT_WRITE, create).accepts::<ManualIncident>(),
+        Route::api(Method::POST, "/api/v1/incidents", actions::INCIDENT_WRITE, create).accepts::<ManualIncident>().status(201),
         Route::api(Method::GET, "/api/v1/incidents/export", actions::INCIDENT_READ, export),
         Route::api(Method::GET, "/api/v1/incidents/metrics", actions::INCIDENT_READ, summary),
         Route::api(Method::GET, "/api/v1/incidents/{id}", actions::INCIDENT_READ, read),
         Route::api(Method::PATCH, "/api/v1/incidents/{id}", actions::INCIDENT_WRITE, update).accepts::<IncidentUpdate>(),
         Route::api(Method::POST, "/api/v1/incidents/{id}/advance", actions::INCIDENT_MANAGE, advance).accepts::<AdvanceRequest>(),
         Route::api(Method::POST, "/api/v1/incidents/{id}/assign", actions::INCIDENT_WRITE, assign).accepts::<Assignment>(),
-        Route::api(Method::POST, "/api/v1/incidents/{id}/comments", actions::INCIDENT_WRITE, comment).accepts::<CommentRequest>(),
+        Route::api(Method::POST, "/api/v1/incidents/{id}/comments", actions::INCIDENT_WRITE, comment).accepts::<CommentRequest>().status(201),
         Route::api(Method::POST, "/api/v1/incidents/{id}/links", actions::INCIDENT_WRITE, link).accepts::<LinkRequest>(),
         Route::api(Method::GET, "/api/v1/incidents/{id}/review.md", actions::INCIDENT_READ, review_markdown),
     ]

@@ -134,7 +134,7 @@ pub(super) async fn detail(State(app): State<AppState>, Path(id): Path<String>) 
     Ok(Json(PlaybookDetail { playbook: PlaybookView::of(&stored), versions: catalog::versions(&app, &id).await? }))
 }
 
-pub(super) async fn version(State(app): State<AppState>, Path((id, version)): Path<(String, i64)>) -> ApiResult<Json<Value>> {
+pub(super) async fn version(State(app): State<AppState>, crate::extract::PathParams((id, version)): crate::extract::PathParams<(String, i64)>) -> ApiResult<Json<Value>> {
     let source = catalog::source_of(&app, &id, version).await?;
     Ok(Json(json!({"id": id, "version": version, "source": source})))
 }
@@ -207,11 +207,11 @@ async fn decide(app: &AppState, caller: &Caller, run: &str, idx: i64, approve: b
     Ok(Json(approvals::decide(app, caller, run, idx, approve, &note).await?))
 }
 
-pub(super) async fn approve(State(app): State<AppState>, caller: Caller, Path((run, idx)): Path<(String, i64)>, body: Option<JsonBody<DecisionRequest>>) -> ApiResult<Json<Run>> {
+pub(super) async fn approve(State(app): State<AppState>, caller: Caller, crate::extract::PathParams((run, idx)): crate::extract::PathParams<(String, i64)>, body: Option<JsonBody<DecisionRequest>>) -> ApiResult<Json<Run>> {
     decide(&app, &caller, &run, idx, true, body).await
 }
 
-pub(super) async fn reject(State(app): State<AppState>, caller: Caller, Path((run, idx)): Path<(String, i64)>, body: Option<JsonBody<DecisionRequest>>) -> ApiResult<Json<Run>> {
+pub(super) async fn reject(State(app): State<AppState>, caller: Caller, crate::extract::PathParams((run, idx)): crate::extract::PathParams<(String, i64)>, body: Option<JsonBody<DecisionRequest>>) -> ApiResult<Json<Run>> {
     decide(&app, &caller, &run, idx, false, body).await
 }
 

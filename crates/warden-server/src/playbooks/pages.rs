@@ -175,12 +175,12 @@ pub(super) struct DecisionForm {
     note: String,
 }
 
-pub(super) async fn approve_form(State(app): State<AppState>, caller: Caller, Path((id, idx)): Path<(String, i64)>, axum::Form(form): axum::Form<DecisionForm>) -> UiResult {
+pub(super) async fn approve_form(State(app): State<AppState>, caller: Caller, crate::extract::PathParams((id, idx)): crate::extract::PathParams<(String, i64)>, axum::Form(form): axum::Form<DecisionForm>) -> UiResult {
     approvals::decide(&app, &caller, &id, idx, true, &form.note).await?;
     Ok(ui::see_other(&format!("/ui/playbook-runs/{id}"), Some("Approved: the run goes on.")))
 }
 
-pub(super) async fn reject_form(State(app): State<AppState>, caller: Caller, Path((id, idx)): Path<(String, i64)>, axum::Form(form): axum::Form<DecisionForm>) -> UiResult {
+pub(super) async fn reject_form(State(app): State<AppState>, caller: Caller, crate::extract::PathParams((id, idx)): crate::extract::PathParams<(String, i64)>, axum::Form(form): axum::Form<DecisionForm>) -> UiResult {
     approvals::decide(&app, &caller, &id, idx, false, &form.note).await?;
     Ok(ui::see_other(&format!("/ui/playbook-runs/{id}"), Some("Rejected: the run stopped; its remaining steps were not run.")))
 }
