@@ -95,7 +95,32 @@ def setup_warden(url, token):
             model_id = body["id"]
     weights = b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s." * 1000
     must(api.call("POST", f"/api/v1/models/{model_id}/versions?version=1.0.0&filename=model.pkl", raw=weights), "upload")
-    return key, model_id
+    return s, key, model_id
+
+
+MALICIOUS = b"cos\nsystem\n(S'echo pwned'\ntR."
+
+
+def time_to_contain(session, url, rounds=5):
+    """Malicious uploads through fresh API keys; seconds from the upload's answer until its incident
+    is `contained` by the shipped playbook (quarantine, key revocation, freeze, notification)."""
+    times = []
+    for i in range(rounds):
+        key = must(session.call("POST", "/api/v1/keys", {"name": f"uploader-{i}", "scopes": ["read", "write"], "expires_in_days": 1}), "uploader key")["key"]
+        uploader = Session(url)
+        uploader.bearer = key
+        model = must(uploader.call("POST", "/api/v1/assets", {"kind": "model", "name": f"contain-{i}"}), "model")["id"]
+        must(uploader.call("POST", f"/api/v1/models/{model}/versions?version=1.0.0&filename=model.pkl", raw=MALICIOUS), "malicious upload")
+        started = time.time()
+        while time.time() - started < 60:
+            status, incidents = session.call("GET", f"/api/v1/incidents?asset={model}")
+            if status == 200 and incidents and incidents[0].get("status") in ("contained", "mitigated", "recovered", "closed"):
+                times.append(time.time() - started)
+                break
+            time.sleep(0.02)
+        else:
+            sys.exit(f"bench/server: incident of model {model} not contained within 60 s")
+    return times
 
 
 UNIQUE_POST = os.path.join(HERE, "unique_post.lua")
@@ -140,7 +165,7 @@ def main():
     ap.add_argument("--connections", type=int, default=16)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    key, model_id = setup_warden(args.url, args.token)
+    session, key, model_id = setup_warden(args.url, args.token)
     auth = {"authorization": f"Bearer {key}"}
     runs = {}
     plan = [
@@ -170,6 +195,9 @@ def main():
         anchor["POST /api/v1/assets (write: change + audit in one transaction)"] = wrk(f"{m}/api/2.0/mlflow/registered-models/create", {}, args.duration, args.connections, '{"name":"load-%s"}')
         for label, result in anchor.items():
             print(f"MLflow for {label}: {result['rps']:.0f} req/s, p99 {result['p99_ms']:.2f} ms", flush=True)
+    contain = time_to_contain(session, args.url)
+    contain.sort()
+    print(f"time to contain a malicious upload (5 rounds): median {contain[len(contain) // 2]:.2f} s, max {contain[-1]:.2f} s", flush=True)
     lines = ["| endpoint | warden req/s | p50 ms | p99 ms | audit appends/s | MLflow req/s | MLflow p99 ms | warden / MLflow |", "|---|---|---|---|---|---|---|---|"]
     for label, r in runs.items():
         a = anchor.get(label)
@@ -178,12 +206,14 @@ def main():
             lines.append(f"| {label} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {appends} | {a['rps']:.0f} | {a['p99_ms']:.2f} | {r['rps'] / a['rps']:.1f}x |")
         else:
             lines.append(f"| {label} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {appends} | | | |")
+    lines.append("")
+    lines.append(f"Time to contain a malicious upload (upload answered -> incident `contained` by the shipped playbook), 5 rounds: median {contain[len(contain) // 2]:.2f} s, max {contain[-1]:.2f} s.")
     summary = "\n".join(lines)
     print("\n" + summary)
     with open(os.path.join(args.out, "summary.md"), "w") as f:
         f.write(summary + "\n")
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"warden": runs, "mlflow": anchor}, f, indent=2)
+        json.dump({"warden": runs, "mlflow": anchor, "time_to_contain_s": contain}, f, indent=2)
 
 
 if __name__ == "__main__":
