@@ -165,7 +165,8 @@ pub struct FindingQuery {
     pub limit: Option<i64>,
 }
 
-const COLUMNS: &str = "id, asset_id, version_id, source, rule_id, severity, title, message, location, evidence, atlas, remediation, subject, created_at";
+/// The columns [`from_row`] reads, in its order.
+pub(crate) const COLUMNS: &str = "id, asset_id, version_id, source, rule_id, severity, title, message, location, evidence, atlas, remediation, subject, created_at";
 
 /// Findings matching `query`, newest first.
 pub async fn list(app: &AppState, query: &FindingQuery) -> ApiResult<Vec<StoredFinding>> {
@@ -191,7 +192,8 @@ pub async fn list(app: &AppState, query: &FindingQuery) -> ApiResult<Vec<StoredF
     rows.iter().map(from_row).collect()
 }
 
-fn from_row(row: &AnyRow) -> ApiResult<StoredFinding> {
+/// A finding selected with [`COLUMNS`].
+pub(crate) fn from_row(row: &AnyRow) -> ApiResult<StoredFinding> {
     let severity: String = row.try_get(5)?;
     let location: String = row.try_get(8)?;
     let atlas: String = row.try_get(10)?;

@@ -10,20 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use common::{Client, TestServer};
-
-/// A protocol-2 pickle of `{"warden-benign-marker": 1}`, built opcode by opcode.
-fn benign_pickle() -> Vec<u8> {
-    let key = b"warden-benign-marker";
-    let mut bytes = vec![0x80, 0x02, b'}', b'q', 0, b'X'];
-    bytes.extend_from_slice(&u32::try_from(key.len()).unwrap().to_le_bytes());
-    bytes.extend_from_slice(key);
-    bytes.extend_from_slice(&[b'q', 1, b'K', 1, b's', b'.']);
-    bytes
-}
-
-/// A protocol-0 pickle that calls `os.system("echo pwned")` when loaded.
-const EVIL_PICKLE: &[u8] = b"cos\nsystem\n(S'echo pwned'\ntR.";
+use common::{Client, EVIL_PICKLE, TestServer, benign_pickle};
 
 async fn upload(client: &Client, asset: &str, version: &str, filename: &str, bytes: &[u8]) -> (StatusCode, Value) {
     let path = format!("/api/v1/models/{asset}/versions?version={version}&filename={filename}");

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use warden_core::{Finding, Location, Severity};
+use warden_core::{Finding, Severity};
 
 use super::{IncidentEvent, Status};
 use crate::error::{ApiError, ApiResult};
@@ -382,36 +382,12 @@ pub struct LoadedFinding {
     pub source: String,
 }
 
-const FINDING_COLUMNS: &str = "id, asset_id, version_id, source, rule_id, severity, title, message, location, evidence, atlas, remediation, subject, created_at";
+const FINDING_COLUMNS: &str = crate::findings::COLUMNS;
 
-fn source_of(text: &str) -> Source {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).unwrap_or(Source::Import)
-}
-
+/// A finding row with its source as stored (the incident rules match on the text).
 fn finding_from_row(row: &AnyRow) -> ApiResult<LoadedFinding> {
-    let severity: String = row.try_get(5)?;
-    let location: String = row.try_get(8)?;
-    let atlas: String = row.try_get(10)?;
+    let stored = crate::findings::from_row(row)?;
     let source: String = row.try_get(3)?;
-    let finding = Finding {
-        rule_id: row.try_get::<String, _>(4)?.into(),
-        severity: severity.parse().unwrap_or(Severity::Info),
-        title: row.try_get(6)?,
-        message: row.try_get(7)?,
-        location: serde_json::from_str::<Location>(&location).unwrap_or_default(),
-        evidence: row.try_get(9)?,
-        atlas: serde_json::from_str(&atlas).unwrap_or_default(),
-        remediation: row.try_get(11)?,
-    };
-    let stored = StoredFinding {
-        id: row.try_get(0)?,
-        asset_id: row.try_get(1)?,
-        version_id: row.try_get(2)?,
-        source: source_of(&source),
-        subject: row.try_get(12)?,
-        created_at: row.try_get(13)?,
-        finding,
-    };
     Ok(LoadedFinding { stored, source })
 }
 

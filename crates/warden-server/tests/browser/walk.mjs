@@ -3,47 +3,9 @@
 // incident playbook quarantine it, quarantines a second version by hand, and finds every step in
 // the audit log. Run by ../browser.rs with WARDEN_URL,
 // WARDEN_BOOTSTRAP_TOKEN, CHROMIUM (executable) and ARTIFACTS (screenshots on failure) set.
-import { createHmac } from 'node:crypto';
-import { chromium } from 'playwright-core';
+import { artifacts, check, launch, maliciousPickle, token, totp, url } from './lib.mjs';
 
-const url = process.env.WARDEN_URL;
-const token = process.env.WARDEN_BOOTSTRAP_TOKEN;
-const artifacts = process.env.ARTIFACTS || '.';
-
-function base32(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of text.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-
-function totp(secret, at = Date.now()) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
-  const digest = createHmac('sha1', base32(secret)).update(counter).digest();
-  const offset = digest[digest.length - 1] & 15;
-  const code = (digest.readUInt32BE(offset) & 0x7fffffff) % 1000000;
-  return String(code).padStart(6, '0');
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-  console.log(`ok - ${message}`);
-}
-
-// A protocol-0 pickle that calls os.system when loaded.
-const maliciousPickle = Buffer.from("cos\nsystem\n(S'echo pwned'\ntR.", 'latin1');
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const page = await browser.newPage();
-const scripts = [];
-page.on('request', (r) => { if (r.resourceType() === 'script') scripts.push(r.url()); });
+const { browser, page, scripts } = await launch();
 try {
   await page.goto(`${url}/bootstrap?token=${token}`);
   await page.fill('input[name=username]', 'ada');

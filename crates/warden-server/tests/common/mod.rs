@@ -140,6 +140,19 @@ impl TestServer {
     }
 }
 
+/// A protocol-2 pickle of `{"warden-benign-marker": 1}`: a clean model file.
+pub fn benign_pickle() -> Vec<u8> {
+    let key = b"warden-benign-marker";
+    let mut bytes = vec![0x80, 0x02, b'}', b'q', 0, b'X'];
+    bytes.extend_from_slice(&u32::try_from(key.len()).unwrap().to_le_bytes());
+    bytes.extend_from_slice(key);
+    bytes.extend_from_slice(&[b'q', 1, b'K', 1, b's', b'.']);
+    bytes
+}
+
+/// A protocol-0 pickle that calls `os.system("echo pwned")` when loaded.
+pub const EVIL_PICKLE: &[u8] = b"cos\nsystem\n(S'echo pwned'\ntR.";
+
 /// The password of users created with [`TestServer::user`].
 pub const USER_PASSWORD: &str = "a password for tests";
 

@@ -12,18 +12,8 @@ use warden_testkit::webhook::{ReceivedRequest, WebhookReceiver};
 
 use crate::common::{Client, TestServer};
 
-/// A protocol-0 pickle that calls `os.system("echo pwned")` when loaded.
-pub const EVIL_PICKLE: &[u8] = b"cos\nsystem\n(S'echo pwned'\ntR.";
+pub use crate::common::{EVIL_PICKLE, benign_pickle};
 
-/// A protocol-2 pickle of `{"warden-benign-marker": 1}`.
-pub fn benign_pickle() -> Vec<u8> {
-    let key = b"warden-benign-marker";
-    let mut bytes = vec![0x80, 0x02, b'}', b'q', 0, b'X'];
-    bytes.extend_from_slice(&u32::try_from(key.len()).unwrap().to_le_bytes());
-    bytes.extend_from_slice(key);
-    bytes.extend_from_slice(&[b'q', 1, b'K', 1, b's', b'.']);
-    bytes
-}
 
 /// Registers an asset through the API (so it passes the inventory's checks); returns its id.
 pub async fn asset(admin: &Client, kind: &str, name: &str, sensitivity: &str) -> String {
