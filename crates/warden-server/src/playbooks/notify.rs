@@ -9,7 +9,7 @@ use super::deliveries::{self, Origin};
 use super::runs::RunContext;
 use super::steps::{Exec, Outcome};
 use super::webhooks;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::store::now_ms;
 
@@ -75,11 +75,15 @@ pub async fn body(x: Exec<'_>) -> ApiResult<Value> {
 /// `notify_webhook`: queues the delivery (once per run and step) and waits for it to settle.
 pub async fn notify(x: Exec<'_>) -> ApiResult<Outcome> {
     let name = x.spec.webhook.as_deref().unwrap_or("");
-    let target = webhooks::by_name(x.app, name)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no webhook target `{name}`; an administrator creates it at /ui/webhooks (or POST /api/v1/webhooks)")))?;
+    // A notification nobody set up is skipped, and says so in the timeline: an unconfigured
+    // channel must not mark the containment itself as failed.
+    let Some(target) = webhooks::by_name(x.app, name).await? else {
+        return Ok(Outcome::Skipped {
+            text: format!("not notified: no webhook target `{name}` is configured (an administrator creates it at /ui/webhooks or with POST /api/v1/webhooks)"),
+        });
+    };
     if !target.enabled {
-        return Err(ApiError::Conflict(format!("webhook target `{name}` is disabled")));
+        return Ok(Outcome::Skipped { text: format!("not notified: webhook target `{name}` is disabled") });
     }
     let body = body(x).await?;
     let host = url::Url::parse(&target.url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();

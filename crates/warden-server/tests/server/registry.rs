@@ -2,7 +2,7 @@
 //! rest; downloads stream back the exact bytes; stages, quarantine and rollback keep one good
 //! version in production; limits, duplicates, permissions, CSRF and mass-download alerts.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 

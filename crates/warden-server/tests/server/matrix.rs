@@ -5,7 +5,7 @@
 //! decided, and that the decision was written to the audit log. A snapshot of role x action
 //! decisions under the shipped policies is reviewed like code.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};

@@ -3,7 +3,7 @@
 //! scanner report, the CycloneDX 1.6 ML-BOM export (checked against the official schema when
 //! `scripts/cyclonedx-schema` has fetched it), list filtering through Cedar, and the UI pages.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

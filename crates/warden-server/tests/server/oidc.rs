@@ -2,7 +2,7 @@
 //! authorization-code flow with PKCE through the real server, user creation with mapped roles,
 //! linking by verified email only, and refusal of every faulty answer.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@
 //! Node.js, Chromium or `npm ci` in `tests/browser` are missing, unless `WARDEN_REQUIRE_BROWSER=1`
 //! (set by `scripts/test`).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

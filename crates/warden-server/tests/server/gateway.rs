@@ -2,7 +2,7 @@
 //! lifting, inference-event ingestion into the attack detectors (an extraction attacker among
 //! benign clients), ingestion limits, drift reports, and the audit trail of all of it.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

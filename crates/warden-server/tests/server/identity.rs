@@ -3,7 +3,7 @@
 //! sessions and keys on the next request; the last administrator is protected; the account and
 //! users pages work without scripts (TOTP enrolment with a server-rendered QR code).
 
-mod common;
+use crate::common;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

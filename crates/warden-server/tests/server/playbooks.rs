@@ -4,9 +4,8 @@
 //! nothing but record every decision, two instances never run a step twice, and everything lands
 //! in the incident timeline and a verifiable audit log.
 
-mod common;
-#[path = "playbooks_support/mod.rs"]
-mod support;
+use crate::common;
+use crate::playbooks_support as support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -343,6 +342,24 @@ async fn a_failing_webhook_is_retried_until_it_answers() {
     assert!(events.iter().any(|(k, text)| k == "webhook.retry" && text.contains("HTTP 500")), "{events:#?}");
     // The browser session uploaded, so there was no key to revoke.
     assert_eq!(run["steps"][1]["status"], "skipped", "{run}");
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containment_succeeds_when_no_notification_channel_is_set_up() {
+    // A fresh install has no webhook target: the playbook still contains the upload, and the
+    // notification step says in the run why nobody was notified instead of failing the run.
+    let t = TestServer::sqlite().await;
+    let admin = t.admin().await;
+    let model = asset(&admin, "model", "unwatched", "internal").await;
+    assert_eq!(upload(&admin, &model, "1.0", EVIL_PICKLE).await.0, StatusCode::CREATED);
+
+    let run = run_in(&admin, "malicious-model-upload", "succeeded").await;
+    assert_eq!(step_statuses(&run), ["succeeded", "skipped", "succeeded", "skipped"], "{run}");
+    let why = run["steps"][3]["decision"].as_str().unwrap();
+    assert!(why.contains("not notified") && why.contains("security"), "{run}");
+    let (_, version) = admin.get(&format!("/api/v1/models/{model}/versions/1.0")).await;
+    assert_eq!(version["quarantined"], true, "{version}");
     t.server.shutdown().await.unwrap();
 }
 

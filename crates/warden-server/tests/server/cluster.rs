@@ -2,7 +2,7 @@
 //! each sees the others' writes, policies saved on one are enforced by all, and the audit log
 //! they append to together stays one consistent, verifiable tree.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! is an event and an audit entry; the review (Markdown and printable HTML), the OCSF export, the
 //! UI pages, drills kept apart, and one open incident per group across two instances.
 
-mod common;
+use crate::common;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

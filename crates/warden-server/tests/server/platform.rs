@@ -1,7 +1,7 @@
 //! End-to-end: boot the real server and drive it over HTTP — bootstrap, sign-in with a second
 //! factor, policies, and the audit log's checkpoints, proofs and export.
 
-mod common;
+use crate::common;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;

@@ -4,7 +4,7 @@
 //! parameters, every write declaring its body, and what a running server answers matching what
 //! the document says it answers.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
