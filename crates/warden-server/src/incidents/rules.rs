@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use warden_core::Severity;
 
+use crate::findings::glob;
+
 /// The shipped rules file.
 pub const SHIPPED: &str = include_str!("../../incidents/rules.yaml");
 
@@ -53,7 +55,7 @@ pub struct Conditions {
     /// Lowest severity that matches.
     #[serde(default)]
     pub min_severity: Option<Severity>,
-    /// Rule-id globs, any of which must match.
+    /// Rule-id globs (`*` any text, `?` one character), any of which must match.
     #[serde(default)]
     pub rules: Vec<String>,
     /// Rule-id globs that never match.
@@ -136,22 +138,6 @@ impl Example {
     }
 }
 
-/// `*` matches any run of characters; everything else matches itself.
-pub fn glob_matches(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = text.strip_prefix(first) else { return false };
-    let pieces: Vec<&str> = parts.collect();
-    let Some((last, middle)) = pieces.split_last() else { return rest.is_empty() };
-    for piece in middle {
-        match rest.find(piece) {
-            Some(at) => rest = &rest[at + piece.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
-}
-
 impl IncidentRule {
     /// Whether `finding` matches every condition of this rule.
     pub fn matches(&self, finding: &Candidate<'_>) -> bool {
@@ -159,10 +145,10 @@ impl IncidentRule {
         if when.min_severity.is_some_and(|min| finding.severity < min) {
             return false;
         }
-        if !when.rules.is_empty() && !when.rules.iter().any(|g| glob_matches(g, finding.rule_id)) {
+        if !when.rules.is_empty() && !when.rules.iter().any(|g| glob(g, finding.rule_id)) {
             return false;
         }
-        if when.exclude_rules.iter().any(|g| glob_matches(g, finding.rule_id)) {
+        if when.exclude_rules.iter().any(|g| glob(g, finding.rule_id)) {
             return false;
         }
         if !when.sources.is_empty() && !when.sources.iter().any(|s| s == finding.source) {
@@ -275,15 +261,15 @@ mod tests {
 
     #[test]
     fn globs_match_runs_of_characters() {
-        assert!(glob_matches("pii.*", "pii.email"));
-        assert!(glob_matches("monitor.extraction*", "monitor.extraction"));
-        assert!(glob_matches("*", "anything"));
-        assert!(glob_matches("a*b*c", "aXbYc"));
-        assert!(glob_matches("server.login-burst", "server.login-burst"));
-        assert!(!glob_matches("pii.*", "xpii.email"));
-        assert!(!glob_matches("a*b", "ab-c"));
-        assert!(!glob_matches("aa*aa", "aaa"));
-        assert!(!glob_matches("server.login-burst", "server.login-burst2"));
+        assert!(glob("pii.*", "pii.email"));
+        assert!(glob("monitor.extraction*", "monitor.extraction"));
+        assert!(glob("*", "anything"));
+        assert!(glob("a*b*c", "aXbYc"));
+        assert!(glob("server.login-burst", "server.login-burst"));
+        assert!(!glob("pii.*", "xpii.email"));
+        assert!(!glob("a*b", "ab-c"));
+        assert!(!glob("aa*aa", "aaa"));
+        assert!(!glob("server.login-burst", "server.login-burst2"));
     }
 
     fn candidate<'a>(rule_id: &'a str, severity: Severity, source: &'a str, asset: Option<&'a AssetFacts>) -> Candidate<'a> {

@@ -24,6 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use warden_core::Severity;
 
+use crate::findings::glob;
+
 /// Largest playbook text, in bytes.
 pub const MAX_BYTES: usize = 64 * 1024;
 /// Most steps in one playbook.
@@ -495,30 +497,6 @@ fn check_step(index: usize, step: &Step, at: Option<u64>, issues: &mut Vec<Issue
     }
 }
 
-/// Whether `text` matches `pattern`, where `*` matches any text (dots included) and `?` one character.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
-            star = Some((p, t));
-            p += 1;
-        } else if let Some((sp, st)) = star {
-            p = sp + 1;
-            t = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|c| *c == '*')
-}
-
 /// A finding as a trigger sees it.
 #[derive(Debug, Clone)]
 pub struct FindingFacts {
@@ -530,16 +508,8 @@ pub struct FindingFacts {
     pub source: String,
 }
 
-/// The incident's asset as a trigger sees it.
-#[derive(Debug, Clone)]
-pub struct AssetFacts {
-    /// Its kind's name.
-    pub kind: String,
-    /// Its tags.
-    pub tags: Vec<String>,
-    /// Its sensitivity rank.
-    pub sensitivity: i64,
-}
+/// The incident's asset as a trigger sees it: what incident rules see of it.
+pub use crate::incidents::rules::AssetFacts;
 
 impl Trigger {
     /// Whether an incident with `findings` about `asset` is one this trigger answers: `Ok` with the

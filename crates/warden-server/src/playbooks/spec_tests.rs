@@ -2,6 +2,7 @@
 //! field and line, and triggers match as documented.
 
 use super::*;
+use crate::findings::glob;
 
 #[test]
 fn shipped_playbooks_parse() {
