@@ -200,10 +200,10 @@ async fn housekeeping(state: AppState) {
     let mut minutes = 0u64;
     loop {
         tick.tick().await;
-        if minutes % 60 == 0 {
-            if let Err(err) = sweep_uploads(&state).await {
-                tracing::warn!(%err, "sweeping upload leftovers failed");
-            }
+        if minutes.is_multiple_of(60)
+            && let Err(err) = sweep_uploads(&state).await
+        {
+            tracing::warn!(%err, "sweeping upload leftovers failed");
         }
         minutes += 1;
         let now = crate::store::now_ms();

@@ -99,14 +99,15 @@ pub async fn gate(State(gate): State<GateState>, request: Request, next: Next) -
         }
     };
 
-    if auth.via.is_session() && is_unsafe(&parts.method) {
-        if let Err(reason) = check_csrf(app, &parts, &auth.via) {
-            let decision = refused(vec!["csrf".into()]);
-            let _ = app.audit.record_decision(&auth.principal, &auth.via, ip, &route, None, &decision, &request_id, &reason).await;
-            app.metrics.observe(&route, 403, started.elapsed());
-            let err = ApiError::Forbidden(format!("cross-site request refused: {reason}"));
-            return with_decision(with_request_id(render_error(route.surface, err), &request_id), false);
-        }
+    if auth.via.is_session()
+        && is_unsafe(&parts.method)
+        && let Err(reason) = check_csrf(app, &parts, &auth.via)
+    {
+        let decision = refused(vec!["csrf".into()]);
+        let _ = app.audit.record_decision(&auth.principal, &auth.via, ip, &route, None, &decision, &request_id, &reason).await;
+        app.metrics.observe(&route, 403, started.elapsed());
+        let err = ApiError::Forbidden(format!("cross-site request refused: {reason}"));
+        return with_decision(with_request_id(render_error(route.surface, err), &request_id), false);
     }
 
     let resource = match resolve_target(app, route.target, &mut parts).await {

@@ -151,7 +151,7 @@ async fn append_batch(store: &Store, tx: &mut Transaction<'static, Any>, signer:
         let data = warden_audit::entry::encode(size, prev.as_ref(), event).map_err(|e| ApiError::Internal(format!("audit entry: {e}")))?;
         let leaf = tree::leaf_hash(&data);
         let needed = tree::indexes_for_append(size).map_err(tree_error)?;
-        fetch_missing(&mut **tx, &mut known, &needed).await?;
+        fetch_missing(tx, &mut known, &needed).await?;
         let stored = tree::stored_hashes_for_leaf(size, leaf, &known).map_err(tree_error)?;
         let base = tree::stored_hash_index(0, size);
         for (offset, hash) in stored.iter().enumerate() {
@@ -175,7 +175,7 @@ async fn append_batch(store: &Store, tx: &mut Transaction<'static, Any>, signer:
         size += 1;
     }
     let needed = tree::indexes_for_tree_hash(size).map_err(tree_error)?;
-    fetch_missing(&mut **tx, &mut known, &needed).await?;
+    fetch_missing(tx, &mut known, &needed).await?;
     let root = tree::tree_hash(size, &known).map_err(tree_error)?;
     let note = signer.sign(size, &root).map_err(|e| ApiError::Internal(format!("checkpoint: {e}")))?;
     sqlx::query("INSERT INTO audit_checkpoints (size, root, note, ts) VALUES ($1, $2, $3, $4)")

@@ -167,19 +167,6 @@ fn compiler_refuses_bad_policy_sets() {
 }
 
 #[test]
-#[ignore = "timing probe, run by hand"]
-fn decision_cost_probe() {
-    let authz = Authorizer::new().unwrap();
-    let ds = user(&["data_scientist"]);
-    let facts = session(false);
-    let started = std::time::Instant::now();
-    for _ in 0..1000 {
-        assert!(authz.decide(&ds, ASSET_READ, &asset(1), &facts).allowed);
-    }
-    eprintln!("{:?} per decision", started.elapsed() / 1000);
-}
-
-#[test]
 fn api_keys_reach_public_endpoints_without_a_scope() {
     let authz = Authorizer::new().unwrap();
     let svc = user(&["service"]);
