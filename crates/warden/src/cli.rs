@@ -72,7 +72,7 @@ pub enum Command {
     Atlas(crate::commands::atlas::AtlasArgs),
     /// Run the platform server: inventory, model registry, access control, audit log, web UI.
     #[command(after_help = SERVE_EXIT_CODES)]
-    Serve(crate::commands::serve::ServeArgs),
+    Serve(Box<crate::commands::serve::ServeArgs>),
     /// Verify an exported audit log offline against a signed checkpoint.
     #[command(after_help = EXIT_CODES)]
     Audit(crate::commands::audit::AuditArgs),
