@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
-use super::store::{self, Incident, LinkedAsset, StoredEvent};
+use super::store::{Incident, LinkedAsset, StoredEvent};
 use super::Status;
 use crate::error::ApiResult;
 use crate::findings::StoredFinding;
@@ -259,13 +259,7 @@ fn audit_entry(seq: i64, data: &str) -> Option<TimelineEntry> {
 
 /// Assembles the review of incident `id`.
 pub async fn assemble(app: &AppState, id: &str) -> ApiResult<Review> {
-    let mut conn = app.store.read.acquire().await?;
-    let incident = store::existing(&mut conn, id).await?;
-    let findings = store::incident_findings(&mut conn, &incident).await?;
-    let assets = store::linked_assets(&mut conn, id).await?;
-    let events = store::events(&mut conn, id).await?;
-    drop(conn);
-    let runs = runs(app, id).await?;
+    let super::api::IncidentDetail { incident, findings, assets, events, playbook_runs: runs } = super::api::detail(app, id).await?;
     let mut timeline: Vec<TimelineEntry> = events.iter().map(event_entry).collect();
     timeline.extend(findings.iter().map(finding_entry));
     // Journal entries the playbooks have not posted to the incident yet.
