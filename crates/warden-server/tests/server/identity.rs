@@ -168,7 +168,12 @@ async fn key_secrets_are_shown_once_and_stored_hashed() {
     let dana = signed_in(&t, "dana").await;
     let (_, mine) = new_key(&dana, &["read"], Some(30)).await;
     let (_, theirs) = new_key(&admin, &["read"], Some(30)).await;
-    let secrets: Vec<String> = [&mine, &theirs].iter().map(|k| k["key"].as_str().unwrap().rsplit_once('_').unwrap().1.to_owned()).collect();
+    // `wdn_<id>_<secret>`: the secret is base64url and may itself contain `_`, so split at the first one after the id.
+    let secrets: Vec<String> = [&mine, &theirs]
+        .iter()
+        .map(|k| k["key"].as_str().unwrap().strip_prefix("wdn_").unwrap().split_once('_').unwrap().1.to_owned())
+        .collect();
+    assert!(secrets.iter().all(|s| s.len() == 43), "{secrets:?}");
 
     let (status, listed) = dana.get("/api/v1/keys").await;
     assert_eq!(status, StatusCode::OK);
