@@ -269,6 +269,21 @@ async fn advance(app: &AppState, tx: &mut Transaction<'static, Any>, run: &Run, 
     journal::write(app, tx, &run.reference(), Entry { kind, step: Some(idx), text, data: json!({"to": to, "note": why}) }).await
 }
 
+/// Hands back step `idx` held by `owner` after its execution could not be recorded (a database
+/// error), so it is taken again after `delay_ms` instead of waiting out the lease; steps are
+/// idempotent, so running it again is safe. `false`: the step was no longer ours.
+pub async fn release(app: &AppState, run_id: &str, idx: i64, owner: &str, delay_ms: i64) -> ApiResult<bool> {
+    let updated = sqlx::query("UPDATE playbook_steps SET status = 'pending', next_at = $1, lease_owner = NULL, lease_until = 0 WHERE run_id = $2 AND idx = $3 AND status = 'running' AND lease_owner = $4")
+        .bind(now_ms() + delay_ms)
+        .bind(run_id)
+        .bind(idx)
+        .bind(owner)
+        .execute(app.store.writer())
+        .await?
+        .rows_affected();
+    Ok(updated > 0)
+}
+
 /// Puts step `idx` back to pending for another attempt after `delay_ms`, journalling the error.
 pub async fn retry_later(app: &AppState, run: &Run, step: &RunStep, spec: &Step, owner: &str, error: &str) -> ApiResult<bool> {
     let attempt = u32::try_from(step.attempts).unwrap_or(u32::MAX);

@@ -26,6 +26,8 @@ use crate::store::{new_id, now_ms};
 pub const POLL: Duration = Duration::from_secs(2);
 /// How long one execution of a step may take before it counts as a failed attempt.
 const STEP_TIMEOUT: Duration = Duration::from_secs(45);
+/// How long a step whose execution could not be recorded waits before it is taken again.
+const RELEASE_DELAY_MS: i64 = 1_000;
 /// Most steps or deliveries taken per pass.
 const BATCH: i64 = 50;
 
@@ -107,7 +109,15 @@ async fn pass(app: &AppState, owner: &str) -> ApiResult<bool> {
     for (run_id, idx) in due {
         if let Some((run, step)) = progress::claim(app, owner, &run_id, idx).await? {
             busy = true;
-            execute(app, owner, &run, &step).await?;
+            if let Err(err) = execute(app, owner, &run, &step).await {
+                // Recording failed (the database was busy or away): hand the step back for a
+                // retry soon rather than leaving it held until the lease runs out.
+                tracing::warn!(%err, run = %run.id, step = idx, "a playbook step could not be recorded; it will be taken again");
+                if let Err(err) = progress::release(app, &run.id, idx, owner, RELEASE_DELAY_MS).await {
+                    tracing::warn!(%err, run = %run.id, step = idx, "could not hand the step back; it is taken again when its lease ends");
+                }
+                continue;
+            }
             journal::post_pending(app, Some(&run.id)).await;
         }
     }

@@ -322,6 +322,43 @@ async fn a_step_left_by_a_crashed_instance_is_taken_over_when_its_lease_expires(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_outcome_could_not_be_recorded_is_handed_back_by_its_holder_only() {
+    let t = TestServer::sqlite().await;
+    let admin = t.admin().await;
+    let receiver = WebhookReceiver::start();
+    webhook(&admin, &receiver, "security", 3, 1).await;
+    let (victim_id, _) = t.user("victim", &["data_scientist"]).await;
+    burst_of_failed_logins(&t, "victim").await;
+    let run = run_about(&admin, "suspicious-logins", "waiting", Some("user:victim")).await;
+    let run_id = run["run"]["id"].as_str().unwrap();
+
+    // This instance holds step 2 with a long lease, as when recording its outcome just failed.
+    let now = warden_server::store::now_ms();
+    let store = t.server.state.store.writer();
+    sqlx::query("UPDATE playbook_steps SET status = 'succeeded', finished_at = $1 WHERE run_id = $2 AND idx = 0").bind(now).bind(run_id).execute(store).await.unwrap();
+    sqlx::query("UPDATE playbook_runs SET current_step = 1, status = 'running' WHERE id = $1").bind(run_id).execute(store).await.unwrap();
+    sqlx::query("UPDATE playbook_steps SET status = 'running', lease_owner = 'this-instance', lease_until = $1, attempts = 1, started_at = $2 WHERE run_id = $3 AND idx = 1")
+        .bind(now + 3_600_000)
+        .bind(now)
+        .bind(run_id)
+        .execute(store)
+        .await
+        .unwrap();
+
+    let release = |owner: &'static str| warden_server::playbooks::progress::release(&t.server.state, run_id, 1, owner, 0);
+    assert!(!release("another-instance").await.unwrap(), "only the holder hands a step back");
+    assert!(release("this-instance").await.unwrap());
+    assert!(!release("this-instance").await.unwrap(), "a step is handed back once");
+    warden_server::playbooks::wake();
+
+    let done = run_about(&admin, "suspicious-logins", "succeeded", Some("user:victim")).await;
+    assert_eq!(done["steps"][1]["attempts"], 2, "{done}");
+    let disabled: i64 = sqlx::query_scalar("SELECT disabled FROM users WHERE id = $1").bind(&victim_id).fetch_one(&t.server.state.store.read).await.unwrap();
+    assert_eq!(disabled, 1);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_webhook_is_retried_until_it_answers() {
     let t = TestServer::sqlite().await;
     let admin = t.admin().await;
