@@ -330,7 +330,7 @@ async fn record_on_run(
         },
         _ => return Ok(()),
     };
-    progress::end_step(app, tx, &run, idx, end, Holder::Waiting).await?;
+    progress::end_step(app, tx, &run, idx, end, Holder::Delivery).await?;
     Ok(())
 }
 

@@ -100,6 +100,10 @@ pub enum Holder<'a> {
     Lease(&'a str),
     /// A step waiting for an approval or a delivery.
     Waiting,
+    /// A notification step whose delivery settled: waiting for it, or still running on the
+    /// instance that queued the delivery (another instance can send and settle it before that
+    /// one has recorded the wait; the late wait then finds the step ended and changes nothing).
+    Delivery,
 }
 
 /// Ends step `idx` of `run` as `end` inside `tx`: the step row (only if still held as `holder`
@@ -108,23 +112,18 @@ pub enum Holder<'a> {
 pub async fn end_step(app: &AppState, tx: &mut Transaction<'static, Any>, run: &Run, idx: i64, end: StepEnd, holder: Holder<'_>) -> ApiResult<bool> {
     let now = now_ms();
     let (condition, owner) = match holder {
-        Holder::Lease(owner) => ("status = 'running' AND lease_owner = $6", owner),
-        Holder::Waiting => ("status = 'waiting' AND COALESCE(lease_owner, '') = $6", ""),
+        Holder::Lease(owner) => ("status = 'running' AND lease_owner = $7", Some(owner)),
+        Holder::Waiting => ("status = 'waiting'", None),
+        Holder::Delivery => ("status IN ('waiting', 'running')", None),
     };
     let sql = format!(
-        "UPDATE playbook_steps SET status = $1, outcome = $2, error = $3, finished_at = $4, lease_owner = NULL, lease_until = 0 WHERE run_id = $5 AND idx = $7 AND {condition}"
+        "UPDATE playbook_steps SET status = $1, outcome = $2, error = $3, finished_at = $4, lease_owner = NULL, lease_until = 0 WHERE run_id = $5 AND idx = $6 AND {condition}"
     );
-    let updated = sqlx::query(&sql)
-        .bind(end.status)
-        .bind(&end.outcome)
-        .bind(&end.error)
-        .bind(now)
-        .bind(&run.id)
-        .bind(owner)
-        .bind(idx)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let mut query = sqlx::query(&sql).bind(end.status).bind(&end.outcome).bind(&end.error).bind(now).bind(&run.id).bind(idx);
+    if let Some(owner) = owner {
+        query = query.bind(owner);
+    }
+    let updated = query.execute(&mut **tx).await?.rows_affected();
     if updated == 0 {
         return Ok(false);
     }

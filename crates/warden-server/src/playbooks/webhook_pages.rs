@@ -52,6 +52,8 @@ pub(super) struct CreateForm {
     name: String,
     url: String,
     #[serde(default)]
+    format: String,
+    #[serde(default)]
     max_attempts: String,
     #[serde(default)]
     backoff_seconds: String,
@@ -71,6 +73,7 @@ pub(super) async fn create_form(State(app): State<AppState>, caller: Caller, axu
     let request = WebhookRequest {
         name: Some(form.name),
         url: Some(form.url),
+        format: Some(webhooks::WebhookFormat::parse(&form.format)?),
         max_attempts: number(&form.max_attempts, "attempts")?,
         backoff_seconds: number(&form.backoff_seconds, "backoff")?,
         timeout_seconds: number(&form.timeout_seconds, "timeout")?,

@@ -24,6 +24,47 @@ const SEAL_LABEL: &str = "webhook-secret";
 /// The prefix of generated secrets.
 pub const SECRET_PREFIX: &str = "whsec_";
 
+/// How notifications to a target are shaped, for the receiver at the other end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// The whole notification record (incident, findings, playbook) with a one-line `text`,
+    /// which Slack incoming webhooks and most chat bridges also accept.
+    #[default]
+    Json,
+    /// A Slack incoming-webhook message with Block Kit blocks (header, facts, findings, link).
+    Slack,
+    /// A Microsoft Teams message carrying an Adaptive Card, as Teams Workflows webhooks expect.
+    Teams,
+}
+
+impl WebhookFormat {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookFormat::Json => "json",
+            WebhookFormat::Slack => "slack",
+            WebhookFormat::Teams => "teams",
+        }
+    }
+
+    /// Reads a stored or typed name.
+    pub fn parse(text: &str) -> ApiResult<WebhookFormat> {
+        match text.trim() {
+            "json" | "" => Ok(WebhookFormat::Json),
+            "slack" => Ok(WebhookFormat::Slack),
+            "teams" => Ok(WebhookFormat::Teams),
+            other => Err(ApiError::BadRequest(format!("unknown webhook format `{}`: use json, slack or teams", other.chars().take(40).collect::<String>()))),
+        }
+    }
+}
+
+impl std::fmt::Display for WebhookFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A webhook target, never with its secret.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WebhookTarget {
@@ -33,6 +74,8 @@ pub struct WebhookTarget {
     pub name: String,
     /// Where notifications are posted (http or https).
     pub url: String,
+    /// How notifications are shaped.
+    pub format: WebhookFormat,
     /// Attempts per notification before it is dead-lettered.
     pub max_attempts: i64,
     /// The first retry waits this long; each later one twice as long.
@@ -69,6 +112,9 @@ pub struct WebhookRequest {
     /// http or https URL, without credentials.
     #[serde(default)]
     pub url: Option<String>,
+    /// How notifications are shaped (default `json`).
+    #[serde(default)]
+    pub format: Option<WebhookFormat>,
     /// 1 to 20 (default 5).
     #[serde(default)]
     pub max_attempts: Option<i64>,
@@ -83,7 +129,7 @@ pub struct WebhookRequest {
     pub enabled: Option<bool>,
 }
 
-const COLUMNS: &str = "id, name, url, max_attempts, backoff_seconds, timeout_seconds, enabled, created_by, created_at, updated_at";
+const COLUMNS: &str = "id, name, url, max_attempts, backoff_seconds, timeout_seconds, enabled, created_by, created_at, updated_at, format";
 
 fn from_row(row: &AnyRow) -> ApiResult<WebhookTarget> {
     Ok(WebhookTarget {
@@ -97,6 +143,7 @@ fn from_row(row: &AnyRow) -> ApiResult<WebhookTarget> {
         created_by: row.try_get(7)?,
         created_at: row.try_get(8)?,
         updated_at: row.try_get(9)?,
+        format: WebhookFormat::parse(&row.try_get::<String, _>(10)?)?,
     })
 }
 
@@ -178,6 +225,7 @@ pub async fn create(app: &AppState, actor: Actor<'_>, request: &WebhookRequest) 
         id: new_id(),
         name: name.to_owned(),
         url,
+        format: request.format.unwrap_or_default(),
         max_attempts,
         backoff_seconds: backoff,
         timeout_seconds: timeout,
@@ -187,7 +235,7 @@ pub async fn create(app: &AppState, actor: Actor<'_>, request: &WebhookRequest) 
         updated_at: now,
     };
     let mut tx = app.store.begin().await?;
-    let inserted = sqlx::query(&format!("INSERT INTO webhook_targets ({COLUMNS}, secret_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
+    let inserted = sqlx::query(&format!("INSERT INTO webhook_targets ({COLUMNS}, secret_sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
         .bind(&target.id)
         .bind(&target.name)
         .bind(&target.url)
@@ -198,6 +246,7 @@ pub async fn create(app: &AppState, actor: Actor<'_>, request: &WebhookRequest) 
         .bind(&target.created_by)
         .bind(now)
         .bind(now)
+        .bind(target.format.as_str())
         .bind(app.keys.seal(SEAL_LABEL, secret.as_bytes()))
         .execute(&mut *tx)
         .await;
@@ -208,13 +257,13 @@ pub async fn create(app: &AppState, actor: Actor<'_>, request: &WebhookRequest) 
     }
     let change = Change::create("webhook.create", "webhook_target", &target.id)
         .named(target.name.clone())
-        .detail(json!({"url": target.url, "max_attempts": max_attempts, "backoff_seconds": backoff, "timeout_seconds": timeout}));
+        .detail(json!({"url": target.url, "format": target.format, "max_attempts": max_attempts, "backoff_seconds": backoff, "timeout_seconds": timeout}));
     actor.record(app, &mut tx, change).await?;
     tx.commit().await?;
     Ok(CreatedWebhook { secret, target })
 }
 
-/// Changes a target's URL, retry settings or enabled flag (not its name or secret).
+/// Changes a target's URL, format, retry settings or enabled flag (not its name or secret).
 pub async fn update(app: &AppState, actor: Actor<'_>, id: &str, request: &WebhookRequest) -> ApiResult<WebhookTarget> {
     let current = get(app, id).await?.ok_or_else(|| ApiError::not_found("webhook target", id))?;
     if request.name.as_deref().is_some_and(|n| n.trim() != current.name) {
@@ -228,8 +277,9 @@ pub async fn update(app: &AppState, actor: Actor<'_>, id: &str, request: &Webhoo
     let backoff = bounded(request.backoff_seconds.or(Some(current.backoff_seconds)), 5, 0..=3600, "backoff_seconds")?;
     let timeout = bounded(request.timeout_seconds.or(Some(current.timeout_seconds)), 5, 1..=60, "timeout_seconds")?;
     let enabled = request.enabled.unwrap_or(current.enabled);
+    let format = request.format.unwrap_or(current.format);
     let mut tx = app.store.begin().await?;
-    sqlx::query("UPDATE webhook_targets SET url = $1, max_attempts = $2, backoff_seconds = $3, timeout_seconds = $4, enabled = $5, updated_at = $6 WHERE id = $7")
+    sqlx::query("UPDATE webhook_targets SET url = $1, max_attempts = $2, backoff_seconds = $3, timeout_seconds = $4, enabled = $5, updated_at = $6, format = $8 WHERE id = $7")
         .bind(&url)
         .bind(max_attempts)
         .bind(backoff)
@@ -237,11 +287,12 @@ pub async fn update(app: &AppState, actor: Actor<'_>, id: &str, request: &Webhoo
         .bind(i64::from(enabled))
         .bind(now_ms())
         .bind(id)
+        .bind(format.as_str())
         .execute(&mut *tx)
         .await?;
     let change = Change::update("webhook.update", "webhook_target", id)
         .named(current.name.clone())
-        .detail(json!({"url": url, "max_attempts": max_attempts, "backoff_seconds": backoff, "timeout_seconds": timeout, "enabled": enabled}));
+        .detail(json!({"url": url, "format": format, "max_attempts": max_attempts, "backoff_seconds": backoff, "timeout_seconds": timeout, "enabled": enabled}));
     actor.record(app, &mut tx, change).await?;
     tx.commit().await?;
     get(app, id).await?.ok_or_else(|| ApiError::not_found("webhook target", id))

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "playbooks", include_str!("../../migrations/0007_playbooks.sql")),
     (8, "gateway", include_str!("../../migrations/0008_gateway.sql")),
     (9, "findings_intake", include_str!("../../migrations/0009_findings_intake.sql")),
+    (10, "webhook_format", include_str!("../../migrations/0010_webhook_format.sql")),
 ];
 
 /// Which database a [`Store`] talks to.

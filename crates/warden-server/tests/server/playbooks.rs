@@ -359,6 +359,45 @@ async fn a_step_whose_outcome_could_not_be_recorded_is_handed_back_by_its_holder
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_settled_before_its_step_recorded_the_wait_still_ends_the_step() {
+    let t = TestServer::sqlite().await;
+    let admin = t.admin().await;
+    let receiver = WebhookReceiver::start();
+    receiver.push_replies([Reply::status(500)]);
+    // The first attempt fails and the retry is an hour away: the test decides when it is sent.
+    webhook(&admin, &receiver, "security", 3, 3600).await;
+    let model = asset(&admin, "model", "raced", "internal").await;
+    assert_eq!(upload(&admin, &model, "1.0", EVIL_PICKLE).await.0, StatusCode::CREATED);
+    let store = t.server.state.store.writer();
+    let (run_id, idx): (String, i64) = eventually("the notification step to wait for its retry", || async {
+        sqlx::query_as("SELECT s.run_id, s.idx FROM playbook_steps s JOIN webhook_deliveries d ON d.run_id = s.run_id AND d.step_idx = s.idx WHERE s.status = 'waiting' AND d.status = 'pending' AND d.attempts = 1")
+            .fetch_optional(store)
+            .await
+            .unwrap()
+    })
+    .await;
+
+    // Another instance queued this delivery and has not yet recorded that its step waits: the
+    // step is still running under that instance's lease when the delivery succeeds.
+    let now = warden_server::store::now_ms();
+    let held = sqlx::query("UPDATE playbook_steps SET status = 'running', lease_owner = 'slow-instance', lease_until = $1 WHERE run_id = $2 AND idx = $3 AND status = 'waiting'")
+        .bind(now + 3_600_000)
+        .bind(&run_id)
+        .bind(idx)
+        .execute(store)
+        .await
+        .unwrap();
+    assert_eq!(held.rows_affected(), 1);
+    sqlx::query("UPDATE webhook_deliveries SET next_at = $1 WHERE run_id = $2").bind(now).bind(&run_id).execute(store).await.unwrap();
+    warden_server::playbooks::wake();
+
+    let run = run_in(&admin, "malicious-model-upload", "succeeded").await;
+    assert_eq!(run["steps"][idx as usize]["status"], "succeeded", "{run}");
+    assert_eq!(receiver.received().len(), 2);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_webhook_is_retried_until_it_answers() {
     let t = TestServer::sqlite().await;
     let admin = t.admin().await;
@@ -519,11 +558,22 @@ async fn two_instances_never_run_a_step_twice() {
     for model in &models {
         assert_eq!(upload(&admin, model, "1.0", EVIL_PICKLE).await.0, StatusCode::CREATED);
     }
-    eventually("every run to finish", || async {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
         let runs = runs_of(&admin, "malicious-model-upload").await;
-        (runs.len() == 4 && runs.iter().all(|r| r["status"] == "succeeded")).then_some(())
-    })
-    .await;
+        if runs.len() == 4 && runs.iter().all(|r| r["status"] == "succeeded") {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let steps: Vec<(String, i64, String, i64, Option<String>, i64, String)> =
+                sqlx::query_as("SELECT run_id, idx, status, attempts, lease_owner, next_at, error FROM playbook_steps ORDER BY run_id, idx")
+                    .fetch_all(&t.server.state.store.read)
+                    .await
+                    .unwrap();
+            panic!("the runs did not all finish in 30 s (now {}): runs {runs:#?}\nsteps {steps:#?}", warden_server::store::now_ms());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let attempts: Vec<i64> = sqlx::query_scalar("SELECT attempts FROM playbook_steps").fetch_all(&t.server.state.store.read).await.unwrap();
     assert_eq!(attempts, vec![1; 16], "each step executed exactly once");
     let started: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM playbook_events WHERE kind = 'playbook.step.started'").fetch_one(&t.server.state.store.read).await.unwrap();
@@ -621,6 +671,48 @@ async fn webhook_secrets_are_shown_once_and_targets_are_managed_by_administrator
     assert_eq!(engineer.json(Method::POST, "/api/v1/webhooks", json!({"name": "x", "url": "https://example.com/"})).await.0, StatusCode::FORBIDDEN);
     let (status, _) = admin.json(Method::DELETE, &format!("/api/v1/webhooks/{id}"), Value::Null).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teams_target_gets_an_adaptive_card_and_a_slack_target_blocks() {
+    let t = TestServer::sqlite().await;
+    let admin = t.admin().await;
+    let receiver = WebhookReceiver::start();
+    let url = receiver.url("/hooks/security");
+    let (status, bad) = admin.json(Method::POST, "/api/v1/webhooks", json!({"name": "security", "url": url, "format": "email"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    let (status, created) = admin.json(Method::POST, "/api/v1/webhooks", json!({"name": "security", "url": url, "format": "teams", "backoff_seconds": 1})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["format"], "teams");
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let model = asset(&admin, "model", "card-model", "internal").await;
+
+    assert_eq!(upload(&admin, &model, "1.0", EVIL_PICKLE).await.0, StatusCode::CREATED);
+    run_in(&admin, "malicious-model-upload", "succeeded").await;
+    let received = receiver.wait_for(1, std::time::Duration::from_secs(10)).await.unwrap();
+    assert!(signed_by(&received[0], &secret));
+    let note = received[0].body_json();
+    assert_eq!(note["type"], "message", "{note}");
+    let card = &note["attachments"][0]["content"];
+    assert_eq!(note["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert_eq!(card["type"], "AdaptiveCard");
+    assert!(card["body"][1]["facts"].as_array().unwrap().contains(&json!({"title": "Asset", "value": "card-model"})), "{card}");
+    assert!(card["actions"][0]["url"].as_str().unwrap().contains("/ui/incidents/"), "{card}");
+
+    // The format changes like any other setting, and is audited.
+    let id = created["id"].as_str().unwrap();
+    let (status, changed) = admin.json(Method::PATCH, &format!("/api/v1/webhooks/{id}"), json!({"format": "slack"})).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["format"], "slack");
+    assert_eq!(admin.get("/api/v1/webhooks").await.1[0]["format"], "slack");
+    let second = asset(&admin, "model", "blocks-model", "internal").await;
+    assert_eq!(upload(&admin, &second, "1.0", EVIL_PICKLE).await.0, StatusCode::CREATED);
+    let received = receiver.wait_for(2, std::time::Duration::from_secs(20)).await.unwrap();
+    let note = received[1].body_json();
+    assert!(note["text"].as_str().unwrap().contains("blocks-model"), "{note}");
+    assert_eq!(note["blocks"][0]["type"], "header", "{note}");
+    assert!(signed_by(&received[1], &secret));
     t.server.shutdown().await.unwrap();
 }
 
