@@ -213,6 +213,20 @@ pub async fn attempt(app: &AppState, owner: &str, id: &str) -> ApiResult<()> {
     settle(app, owner, &delivery, &target, result).await
 }
 
+/// Hands back delivery `id` claimed by `owner` when its attempt could not be recorded (a
+/// database error), so it is tried again after `delay_ms` rather than when its 2-minute lease
+/// ends. Delivery is at least once: receivers can tell a repeat by `x-warden-delivery`.
+pub async fn release(app: &AppState, owner: &str, id: &str, delay_ms: i64) -> ApiResult<bool> {
+    let updated = sqlx::query("UPDATE webhook_deliveries SET status = 'pending', next_at = $1, lease_owner = NULL, lease_until = 0 WHERE id = $2 AND status = 'sending' AND lease_owner = $3")
+        .bind(now_ms() + delay_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(app.store.writer())
+        .await?
+        .rows_affected();
+    Ok(updated > 0)
+}
+
 /// Sends one delivery: `Ok(status)` on 2xx, else the status (if any), the error and whether
 /// another attempt may help.
 async fn send(app: &AppState, target: &WebhookTarget, delivery: &Delivery) -> Result<u16, (Option<u16>, String, bool)> {

@@ -26,7 +26,7 @@ use crate::store::{new_id, now_ms};
 pub const POLL: Duration = Duration::from_secs(2);
 /// How long one execution of a step may take before it counts as a failed attempt.
 const STEP_TIMEOUT: Duration = Duration::from_secs(45);
-/// How long a step whose execution could not be recorded waits before it is taken again.
+/// How long a step or delivery whose execution could not be recorded waits before it is taken again.
 const RELEASE_DELAY_MS: i64 = 1_000;
 /// Most steps or deliveries taken per pass.
 const BATCH: i64 = 50;
@@ -128,7 +128,10 @@ async fn pass(app: &AppState, owner: &str) -> ApiResult<bool> {
         // Deliveries wait on receivers: each runs on its own, so a slow one holds nothing up.
         tokio::spawn(async move {
             if let Err(err) = deliveries::attempt(&app, &owner, &id).await {
-                tracing::warn!(%err, delivery = %id, "a webhook delivery attempt failed to run");
+                tracing::warn!(%err, delivery = %id, "a webhook delivery attempt could not be recorded; it will be tried again");
+                if let Err(err) = deliveries::release(&app, &owner, &id, RELEASE_DELAY_MS).await {
+                    tracing::warn!(%err, delivery = %id, "could not hand the delivery back; it is tried again when its lease ends");
+                }
             }
         });
     }

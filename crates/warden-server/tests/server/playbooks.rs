@@ -388,7 +388,17 @@ async fn a_delivery_settled_before_its_step_recorded_the_wait_still_ends_the_ste
         .await
         .unwrap();
     assert_eq!(held.rows_affected(), 1);
-    sqlx::query("UPDATE webhook_deliveries SET next_at = $1 WHERE run_id = $2").bind(now).bind(&run_id).execute(store).await.unwrap();
+    // Its retry was claimed by a sender that could not record the attempt and handed it back.
+    let delivery: String = sqlx::query_scalar("SELECT id FROM webhook_deliveries WHERE run_id = $1").bind(&run_id).fetch_one(store).await.unwrap();
+    sqlx::query("UPDATE webhook_deliveries SET status = 'sending', lease_owner = 'failed-sender', lease_until = $1 WHERE id = $2")
+        .bind(now + 3_600_000)
+        .bind(&delivery)
+        .execute(store)
+        .await
+        .unwrap();
+    let release = |owner: &'static str| warden_server::playbooks::deliveries::release(&t.server.state, owner, &delivery, 0);
+    assert!(!release("another-sender").await.unwrap(), "only the claimant hands a delivery back");
+    assert!(release("failed-sender").await.unwrap());
     warden_server::playbooks::wake();
 
     let run = run_in(&admin, "malicious-model-upload", "succeeded").await;
