@@ -575,8 +575,8 @@ async fn two_instances_never_run_a_step_twice() {
             break;
         }
         if std::time::Instant::now() > deadline {
-            let steps: Vec<(String, i64, String, i64, Option<String>, i64, String)> =
-                sqlx::query_as("SELECT run_id, idx, status, attempts, lease_owner, next_at, error FROM playbook_steps ORDER BY run_id, idx")
+            let steps: Vec<(String, i64, String, i64, String)> =
+                sqlx::query_as("SELECT run_id, idx, status, attempts, COALESCE(lease_owner, '') || ' until ' || lease_until || ', next ' || next_at || ': ' || error FROM playbook_steps ORDER BY run_id, idx")
                     .fetch_all(&t.server.state.store.read)
                     .await
                     .unwrap();
