@@ -3,10 +3,13 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
 use url::Url;
+
+use crate::incidents::rules::RuleSet;
 
 /// Everything `warden serve` needs to start.
 #[derive(Debug, Clone)]
@@ -34,6 +37,8 @@ pub struct ServerConfig {
     pub alerts: AlertThresholds,
     /// The name checkpoints of the audit log are signed under (the log's origin line).
     pub audit_origin: Option<String>,
+    /// The incident rules in force (checked with [`RuleSet::parse`]); `None` is the shipped rules.
+    pub incident_rules: Option<Arc<RuleSet>>,
 }
 
 impl ServerConfig {
@@ -51,7 +56,13 @@ impl ServerConfig {
             bootstrap_token: None,
             alerts: AlertThresholds::default(),
             audit_origin: None,
+            incident_rules: None,
         }
+    }
+
+    /// The incident rules in force: the operator's, or the shipped ones.
+    pub fn incident_rules(&self) -> &RuleSet {
+        self.incident_rules.as_deref().unwrap_or_else(|| crate::incidents::rules::shipped())
     }
 
     /// The database URL in force.

@@ -125,3 +125,26 @@ fn serve_reports_a_taken_address_with_exit_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot listen on"), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[test]
+fn incident_rules_are_printed_and_a_broken_file_stops_the_start_with_exit_2() {
+    let printed = Command::cargo_bin("warden").unwrap().args(["serve", "--print-incident-rules"]).output().unwrap();
+    assert_eq!(printed.status.code(), Some(0));
+    let shipped = String::from_utf8(printed.stdout).unwrap();
+    assert!(shipped.contains("rules:") && shipped.contains("malicious-model-upload"), "{shipped}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, shipped.replace("id: malicious-model-upload", "id: Malicious Upload")).unwrap();
+    let output = Command::cargo_bin("warden")
+        .unwrap()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--incident-rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("rules.yaml") && stderr.contains("`Malicious Upload`: ids are lowercase"), "{stderr}");
+}

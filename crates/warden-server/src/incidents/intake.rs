@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde_json::json;
 use warden_core::{Finding, Severity};
 
-use super::rules::{self, AssetFacts, Candidate, IncidentRule};
+use super::rules::{AssetFacts, Candidate, IncidentRule};
 use super::store::{self, LoadedFinding, NewIncident};
 use super::{IncidentEvent, IncidentTrigger};
 use crate::actor::Actor;
@@ -53,7 +53,7 @@ pub async fn intake(app: &AppState, finding_ids: &[String]) -> ApiResult<Vec<Inc
     if finding_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let set = rules::shipped();
+    let set = app.config.incident_rules();
     let mut conn = app.store.read.acquire().await?;
     let loaded = store::findings_by_ids(&mut conn, finding_ids).await?;
     let linked = store::already_linked(&mut conn, finding_ids).await?;

@@ -169,7 +169,7 @@ impl RuleSet {
     /// Parses and checks a rules file: ids unique and plain, sources and asset kinds known,
     /// sensitivities in range, and every example behaving as it says.
     pub fn parse(text: &str) -> Result<RuleSet, String> {
-        if text.len() > 1024 * 1024 {
+        if text.len() as u64 > MAX_RULES_BYTES {
             return Err("the incident rules file is larger than 1 MiB".into());
         }
         let set: RuleSet = serde_saphyr::from_str(text).map_err(|e| format!("incident rules: {e}"))?;
@@ -236,6 +236,20 @@ impl IncidentRule {
     }
 }
 
+/// Reads and checks an operator's rules file (`warden serve --incident-rules FILE`); the error
+/// names the file and every problem in it. Files over 1 MiB are refused without being read whole.
+pub fn read(path: &std::path::Path) -> Result<RuleSet, String> {
+    use std::io::Read;
+    let at = |e: &dyn std::fmt::Display| format!("`{}`: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| at(&e))?;
+    let mut text = String::new();
+    file.take(MAX_RULES_BYTES + 1).read_to_string(&mut text).map_err(|e| at(&e))?;
+    RuleSet::parse(&text).map_err(|e| at(&e))
+}
+
+/// The largest rules file read.
+const MAX_RULES_BYTES: u64 = 1024 * 1024;
+
 /// The shipped rules, parsed once. A broken shipped file is a build defect the tests catch; at
 /// run time it leaves the rule set empty (logged), so findings are still stored.
 pub fn shipped() -> &'static RuleSet {
@@ -251,6 +265,23 @@ pub fn shipped() -> &'static RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operators_file_is_read_bounded_and_its_problems_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("rules.yaml");
+        std::fs::write(&good, SHIPPED).unwrap();
+        assert_eq!(read(&good).unwrap().rules.len(), shipped().rules.len());
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&bad, "rules:\n  - id: Bad Id\n    title: x\n    when: {sources: [email]}\n").unwrap();
+        let err = read(&bad).unwrap_err();
+        assert!(err.starts_with(&format!("`{}`", bad.display())), "{err}");
+        assert!(err.contains("ids are lowercase") && err.contains("unknown source `email`") && err.contains("no_match"), "{err}");
+        let big = dir.path().join("big.yaml");
+        std::fs::write(&big, "#".repeat(2 << 20)).unwrap();
+        assert!(read(&big).unwrap_err().contains("larger than 1 MiB"));
+        assert!(read(&dir.path().join("missing.yaml")).is_err());
+    }
 
     #[test]
     fn shipped_rules_load_and_every_example_behaves() {

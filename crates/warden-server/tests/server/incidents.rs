@@ -92,6 +92,41 @@ async fn a_malicious_upload_opens_one_incident_and_starts_its_playbook_while_a_b
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_incident_rules_replace_the_shipped_ones() {
+    // Only malicious uploads to restricted models open incidents, under the operator's title.
+    let rules = r#"
+rules:
+  - id: restricted-model-tampered
+    title: Tampered restricted model
+    when:
+      min_severity: high
+      sources: [registry_scan]
+      asset_kinds: [model]
+      min_sensitivity: 3
+    examples:
+      match:
+        - { rule_id: pickle.dangerous-global, severity: critical, source: registry_scan, asset_kind: model, sensitivity: 3 }
+      no_match:
+        - { rule_id: pickle.dangerous-global, severity: critical, source: registry_scan, asset_kind: model, sensitivity: 1 }
+"#;
+    let set = warden_server::incidents::rules::RuleSet::parse(rules).unwrap();
+    let t = TestServer::with(|c| c.incident_rules = Some(std::sync::Arc::new(set))).await;
+    disable_playbooks(&t).await;
+    let admin = t.admin().await;
+    let internal = asset(&admin, "model", "internal-scorer", "internal").await;
+    let restricted = asset(&admin, "model", "restricted-scorer", "restricted").await;
+    upload(&admin, &internal, "1.0.0", EVIL_PICKLE).await;
+    assert!(incidents(&admin, "").await.is_empty(), "the shipped malicious-upload rule is not in force");
+    upload(&admin, &restricted, "1.0.0", EVIL_PICKLE).await;
+    let list = incidents(&admin, "").await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["rule_id"], "restricted-model-tampered");
+    assert_eq!(list[0]["asset_id"], restricted.as_str());
+    assert!(list[0]["title"].as_str().unwrap().starts_with("Tampered restricted model"), "{}", list[0]);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_malicious_upload_joins_the_open_incident_and_a_closed_one_is_not_reopened() {
     let t = TestServer::sqlite().await;
     disable_playbooks(&t).await;

@@ -58,6 +58,13 @@ pub struct ServeArgs {
     /// The name audit checkpoints are signed under (set once, when the key is created).
     #[arg(long, value_name = "NAME")]
     pub audit_origin: Option<String>,
+    /// Incident rules to use instead of the shipped ones (YAML; checked at start, with every
+    /// rule's examples). `--print-incident-rules` gives the shipped file to start from.
+    #[arg(long, value_name = "FILE", env = "WARDEN_INCIDENT_RULES")]
+    pub incident_rules: Option<PathBuf>,
+    /// Print the shipped incident rules and exit.
+    #[arg(long)]
+    pub print_incident_rules: bool,
     /// OpenID Connect issuer URL for single sign-on (authorization code + PKCE).
     #[arg(long, value_name = "URL", env = "WARDEN_OIDC_ISSUER", requires = "oidc_client_id")]
     pub oidc_issuer: Option<url::Url>,
@@ -86,6 +93,13 @@ fn parse_hours(text: &str) -> Result<(u8, u8), String> {
 
 /// Runs `warden serve` until SIGINT/SIGTERM.
 pub fn run(args: &ServeArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    if args.print_incident_rules {
+        #[allow(clippy::print_stdout)]
+        {
+            print!("{}", warden_server::incidents::rules::SHIPPED);
+        }
+        return Ok(ExitStatus::Success);
+    }
     let config = config(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -115,6 +129,10 @@ fn config(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     config.max_upload_bytes = args.max_upload_mib.saturating_mul(1 << 20);
     config.session_ttl = Duration::from_secs(args.session_hours.max(1) * 3600);
     config.audit_origin = args.audit_origin.clone();
+    if let Some(path) = &args.incident_rules {
+        let rules = warden_server::incidents::rules::read(path).map_err(|e| anyhow::anyhow!("--incident-rules {e}"))?;
+        config.incident_rules = Some(std::sync::Arc::new(rules));
+    }
     config.alerts = AlertThresholds {
         failed_logins: args.alert_failed_logins.max(1),
         downloads: args.alert_downloads.max(1),
