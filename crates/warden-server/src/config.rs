@@ -65,6 +65,12 @@ impl ServerConfig {
         self.incident_rules.as_deref().unwrap_or_else(|| crate::incidents::rules::shipped())
     }
 
+    /// The incident rules in force, described for people.
+    pub fn incident_rules_in_force(&self) -> crate::incidents::rules::RulesInForce {
+        let origin = if self.incident_rules.is_some() { "operator" } else { "shipped" };
+        crate::incidents::rules::RulesInForce::of(self.incident_rules(), origin)
+    }
+
     /// The database URL in force.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("warden.db").display()))

@@ -32,6 +32,7 @@ pub fn routes() -> Vec<Route> {
         Route::api(Method::POST, "/api/v1/incidents", actions::INCIDENT_WRITE, create).accepts::<ManualIncident>().status(201),
         Route::api(Method::GET, "/api/v1/incidents/export", actions::INCIDENT_READ, export),
         Route::api(Method::GET, "/api/v1/incidents/metrics", actions::INCIDENT_READ, summary),
+        Route::api(Method::GET, "/api/v1/incidents/rules", actions::INCIDENT_READ, rules_in_force).returns::<super::rules::RulesInForce>(),
         Route::api(Method::GET, "/api/v1/incidents/{id}", actions::INCIDENT_READ, read),
         Route::api(Method::PATCH, "/api/v1/incidents/{id}", actions::INCIDENT_WRITE, update).accepts::<IncidentUpdate>(),
         Route::api(Method::POST, "/api/v1/incidents/{id}/advance", actions::INCIDENT_MANAGE, advance).accepts::<AdvanceRequest>(),
@@ -245,6 +246,11 @@ async fn review_markdown(State(app): State<AppState>, Path(id): Path<String>) ->
     let text = review::markdown(&review);
     let disposition = format!("inline; filename=\"incident-{}.md\"", review.incident.id.chars().filter(char::is_ascii_alphanumeric).collect::<String>());
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], text).into_response())
+}
+
+/// Which findings open incidents: the rules in force, in the order they are tried.
+async fn rules_in_force(State(app): State<AppState>) -> Json<super::rules::RulesInForce> {
+    Json(app.config.incident_rules_in_force())
 }
 
 async fn summary(State(app): State<AppState>) -> ApiResult<Json<metrics::Summary>> {

@@ -236,6 +236,55 @@ impl IncidentRule {
     }
 }
 
+/// The incident rules in force, as the API and the incidents page show them.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RulesInForce {
+    /// `shipped` (compiled in) or `operator` (`warden serve --incident-rules FILE`).
+    pub origin: &'static str,
+    /// The rules, in the order they are tried: the first that matches a finding decides.
+    pub rules: Vec<RuleView>,
+}
+
+/// One rule in plain words.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RuleView {
+    /// Its id, recorded on the incidents it opens.
+    pub id: String,
+    /// The title its incidents get.
+    pub title: String,
+    /// What it is for.
+    pub description: String,
+    /// Its conditions, one line each; all must hold (none: every finding matches).
+    pub conditions: Vec<String>,
+}
+
+impl RulesInForce {
+    /// Describes `set`, which came from `origin`.
+    pub fn of(set: &RuleSet, origin: &'static str) -> RulesInForce {
+        let rules = set.rules.iter().map(|rule| RuleView { id: rule.id.clone(), title: rule.title.clone(), description: rule.description.clone(), conditions: rule.when.lines() }).collect();
+        RulesInForce { origin, rules }
+    }
+}
+
+impl Conditions {
+    /// The conditions in plain words, one per line.
+    fn lines(&self) -> Vec<String> {
+        let any = |label: &str, items: &[String]| (!items.is_empty()).then(|| format!("{label} {}", items.join(" or ")));
+        let mut lines = Vec::new();
+        lines.extend(self.min_severity.map(|s| format!("severity {s} or worse")));
+        lines.extend(any("rule id", &self.rules));
+        lines.extend((!self.exclude_rules.is_empty()).then(|| format!("rule id not {}", self.exclude_rules.join(" nor "))));
+        lines.extend(any("source", &self.sources));
+        lines.extend(any("asset kind", &self.asset_kinds));
+        lines.extend(self.min_sensitivity.map(|s| format!("asset sensitivity {} or higher", SENSITIVITIES.get(usize::try_from(s).unwrap_or(0)).unwrap_or(&"?"))));
+        lines.extend(any("asset tagged", &self.asset_tags));
+        lines
+    }
+}
+
+/// Sensitivity names by level.
+const SENSITIVITIES: [&str; 4] = ["public", "internal", "confidential", "restricted"];
+
 /// Reads and checks an operator's rules file (`warden serve --incident-rules FILE`); the error
 /// names the file and every problem in it. Files over 1 MiB are refused without being read whole.
 pub fn read(path: &std::path::Path) -> Result<RuleSet, String> {
@@ -265,6 +314,17 @@ pub fn shipped() -> &'static RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_are_described_in_plain_words() {
+        let view = RulesInForce::of(shipped(), "shipped");
+        assert_eq!(view.rules.len(), shipped().rules.len());
+        let pii = view.rules.iter().find(|r| r.id == "pii-in-training-data").unwrap();
+        assert_eq!(pii.conditions, ["severity medium or worse", "rule id pii.*", "rule id not pii.unreadable-input", "asset kind dataset or data_source"]);
+        let upload = view.rules.iter().find(|r| r.id == "malicious-model-upload").unwrap();
+        assert_eq!(upload.conditions, ["severity high or worse", "source registry_scan"]);
+        assert!(view.rules.iter().any(|r| r.conditions.iter().any(|c| c == "asset sensitivity restricted or higher")), "{view:?}");
+    }
 
     #[test]
     fn an_operators_file_is_read_bounded_and_its_problems_named() {

@@ -88,6 +88,9 @@ async fn a_malicious_upload_opens_one_incident_and_starts_its_playbook_while_a_b
     let runs = detail["playbook_runs"].as_array().unwrap();
     assert!(runs.iter().any(|r| r["playbook_id"] == "malicious-model-upload"), "the incident was handed to the playbooks: {runs:?}");
     assert!(audit_operations(&admin).await.iter().any(|op| op == "incident.open"));
+    let (_, in_force) = admin.get("/api/v1/incidents/rules").await;
+    assert_eq!(in_force["origin"], "shipped");
+    assert_eq!(in_force["rules"][0]["id"], "malicious-model-upload", "the rules are listed in the order they are tried");
     t.server.shutdown().await.unwrap();
 }
 
@@ -123,6 +126,20 @@ rules:
     assert_eq!(list[0]["rule_id"], "restricted-model-tampered");
     assert_eq!(list[0]["asset_id"], restricted.as_str());
     assert!(list[0]["title"].as_str().unwrap().starts_with("Tampered restricted model"), "{}", list[0]);
+
+    // The API and the incidents page say which rules are in force.
+    let (status, in_force) = admin.get("/api/v1/incidents/rules").await;
+    assert_eq!(status, StatusCode::OK, "{in_force}");
+    assert_eq!(in_force["origin"], "operator");
+    assert_eq!(in_force["rules"].as_array().unwrap().len(), 1, "{in_force}");
+    assert_eq!(
+        in_force["rules"][0]["conditions"],
+        json!(["severity high or worse", "source registry_scan", "asset kind model", "asset sensitivity restricted or higher"])
+    );
+    let page = admin.request(Method::GET, "/ui/incidents").send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"incident-rule-restricted-model-tampered\""), "{page}");
+    assert!(page.contains("operator&#x27;s file") || page.contains("operator's file"), "{page}");
+    assert!(!page.contains("incident-rule-malicious-model-upload"));
     t.server.shutdown().await.unwrap();
 }
 
