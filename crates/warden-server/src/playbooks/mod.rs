@@ -121,6 +121,7 @@ pub fn routes() -> Vec<Route> {
         Route::ui(Method::GET, "/ui/webhooks", actions::WEBHOOK_READ, webhook_pages::page),
         Route::ui(Method::POST, "/ui/webhooks", actions::WEBHOOK_WRITE, webhook_pages::create_form),
         Route::ui(Method::POST, "/ui/webhooks/{id}/enabled", actions::WEBHOOK_WRITE, webhook_pages::enabled_form),
+        Route::ui(Method::POST, "/ui/webhooks/{id}/edit", actions::WEBHOOK_WRITE, webhook_pages::edit_form),
         Route::ui(Method::POST, "/ui/webhooks/{id}/secret", actions::WEBHOOK_WRITE, webhook_pages::rotate_form),
         Route::ui(Method::POST, "/ui/webhooks/{id}/delete", actions::WEBHOOK_WRITE, webhook_pages::delete_form),
         Route::ui(Method::POST, "/ui/webhook-deliveries/{id}/retry", actions::WEBHOOK_RETRY, webhook_pages::retry_form),

@@ -20,7 +20,15 @@ struct WebhooksPage {
     targets: Vec<WebhookTarget>,
     dead: Vec<Delivery>,
     recent: Vec<Delivery>,
+    formats: [(&'static str, &'static str); 3],
 }
+
+/// The formats offered by the forms, with what each is for.
+const FORMATS: [(&str, &str); 3] = [
+    ("json", "JSON record with a text line (Slack accepts it too)"),
+    ("slack", "Slack (Block Kit)"),
+    ("teams", "Microsoft Teams (Adaptive Card, for a Workflows webhook)"),
+];
 
 /// A notice after a redirect.
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +42,7 @@ pub(super) async fn page(State(app): State<AppState>, caller: Caller, Query(q): 
         targets: webhooks::list(&app).await?,
         dead: deliveries::list(&app, &DeliveryQuery { status: Some(deliveries::status::DEAD.into()), limit: Some(200), ..DeliveryQuery::default() }).await?,
         recent: deliveries::list(&app, &DeliveryQuery { limit: Some(50), ..DeliveryQuery::default() }).await?,
+        formats: FORMATS,
     };
     Ok(ui::render(&page))
 }
@@ -46,9 +55,10 @@ struct CreatedPage {
     rotated: bool,
 }
 
-/// The create form.
+/// The create form, and the edit form (which has no name: a target's name never changes).
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct CreateForm {
+    #[serde(default)]
     name: String,
     url: String,
     #[serde(default)]
@@ -69,16 +79,23 @@ fn number(text: &str, what: &str) -> Result<Option<i64>, crate::error::ApiError>
     text.parse().map(Some).map_err(|_| crate::error::ApiError::BadRequest(format!("{what} must be a whole number")))
 }
 
+impl CreateForm {
+    /// The API request the form stands for; `name` only when creating.
+    fn request(self, with_name: bool) -> Result<WebhookRequest, crate::error::ApiError> {
+        Ok(WebhookRequest {
+            name: with_name.then_some(self.name),
+            url: Some(self.url),
+            format: Some(webhooks::WebhookFormat::parse(&self.format)?),
+            max_attempts: number(&self.max_attempts, "attempts")?,
+            backoff_seconds: number(&self.backoff_seconds, "backoff")?,
+            timeout_seconds: number(&self.timeout_seconds, "timeout")?,
+            enabled: None,
+        })
+    }
+}
+
 pub(super) async fn create_form(State(app): State<AppState>, caller: Caller, axum::Form(form): axum::Form<CreateForm>) -> UiResult {
-    let request = WebhookRequest {
-        name: Some(form.name),
-        url: Some(form.url),
-        format: Some(webhooks::WebhookFormat::parse(&form.format)?),
-        max_attempts: number(&form.max_attempts, "attempts")?,
-        backoff_seconds: number(&form.backoff_seconds, "backoff")?,
-        timeout_seconds: number(&form.timeout_seconds, "timeout")?,
-        enabled: None,
-    };
+    let request = form.request(true)?;
     let created = webhooks::create(&app, Actor::Caller(&caller), &request).await?;
     let page = CreatedPage { chrome: Chrome::new("Webhook created", &caller), created, rotated: false };
     Ok(ui::render(&page))
@@ -102,6 +119,12 @@ pub(super) async fn enabled_form(State(app): State<AppState>, caller: Caller, Pa
     let target = webhooks::update(&app, Actor::Caller(&caller), &id, &request).await?;
     let notice = format!("Webhook `{}` {}.", target.name, if enabled { "enabled" } else { "disabled" });
     Ok(ui::see_other("/ui/webhooks", Some(&notice)))
+}
+
+/// Changes a target's URL, format and retry settings (empty numbers keep the current ones).
+pub(super) async fn edit_form(State(app): State<AppState>, caller: Caller, Path(id): Path<String>, axum::Form(form): axum::Form<CreateForm>) -> UiResult {
+    let target = webhooks::update(&app, Actor::Caller(&caller), &id, &form.request(false)?).await?;
+    Ok(ui::see_other("/ui/webhooks", Some(&format!("Webhook `{}` changed.", target.name))))
 }
 
 pub(super) async fn delete_form(State(app): State<AppState>, caller: Caller, Path(id): Path<String>) -> UiResult {

@@ -723,6 +723,20 @@ async fn a_teams_target_gets_an_adaptive_card_and_a_slack_target_blocks() {
     assert!(note["text"].as_str().unwrap().contains("blocks-model"), "{note}");
     assert_eq!(note["blocks"][0]["type"], "header", "{note}");
     assert!(signed_by(&received[1], &secret));
+
+    // The page edits a target in place: empty numbers keep their values, the name never changes.
+    let (_, page) = admin.get("/ui/webhooks").await;
+    let page = page.as_str().unwrap().to_owned();
+    assert!(page.contains("id=\"webhook-edit-security\"") && page.contains("<option value=\"slack\" selected>"), "{page}");
+    let edit = |fields: Vec<(&'static str, String)>| {
+        let admin = &admin;
+        async move { admin.request(Method::POST, &format!("/ui/webhooks/{id}/edit")).form(&fields).send().await.unwrap().status() }
+    };
+    let fields = |format: &str| vec![("url", url.clone()), ("format", format.to_owned()), ("max_attempts", "4".to_owned()), ("backoff_seconds", String::new()), ("timeout_seconds", String::new())];
+    assert_eq!(edit(fields("email")).await, StatusCode::BAD_REQUEST);
+    assert_eq!(edit(fields("teams")).await, StatusCode::SEE_OTHER);
+    let (_, list) = admin.get("/api/v1/webhooks").await;
+    assert_eq!((&list[0]["format"], &list[0]["max_attempts"], &list[0]["backoff_seconds"]), (&json!("teams"), &json!(4), &json!(1)), "{list}");
     t.server.shutdown().await.unwrap();
 }
 
