@@ -27,6 +27,7 @@ use crate::state::AppState;
 /// The routes of the API.
 pub fn routes() -> Vec<Route> {
     vec![
+        Route::api(Method::GET, "/api/v1/gateway/{id}/clients", actions::GATEWAY_CHECK, blocklist).on_asset("id").returns::<blocks::Blocklist>(),
         Route::api(Method::GET, "/api/v1/gateway/{id}/clients/{client_id}", actions::GATEWAY_CHECK, check).on_asset("id").returns::<CheckAnswer>(),
         Route::api(Method::POST, "/api/v1/gateway/{id}/clients/{client_id}/lift", actions::GATEWAY_LIFT, lift)
             .on_asset("id")
@@ -101,6 +102,11 @@ async fn check(State(app): State<AppState>, Path((deployment_id, client_id)): Pa
         Some(s) => CheckAnswer { blocked: true, reason: Some(s.reason), since: Some(s.since), incident_id: s.incident_id, expires_at: s.expires_at, block_id: Some(s.id) },
         None => CheckAnswer { blocked: false, reason: None, since: None, incident_id: None, expires_at: None, block_id: None },
     }))
+}
+
+/// Every client blocked at the deployment now, for gateways that refresh a local copy.
+async fn blocklist(State(app): State<AppState>, Path(deployment_id): Path<String>) -> ApiResult<Json<blocks::Blocklist>> {
+    Ok(Json(blocks::blocklist(&app, &deployment_id).await?))
 }
 
 async fn block(State(app): State<AppState>, caller: Caller, Path(deployment_id): Path<String>, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {

@@ -504,6 +504,72 @@ async fn open_block(conn: &mut sqlx::AnyConnection, deployment_id: &str, client_
     row.as_ref().map(|r| view_from_row(r, now_ms())).transpose()
 }
 
+/// Most clients one blocklist answer carries; past it the answer says it is incomplete.
+pub const MAX_BLOCKLIST: usize = 10_000;
+
+/// Every client blocked at a deployment right now: what a busy gateway fetches about once a
+/// second instead of asking per inference call (one audited request a second, whatever the traffic).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Blocklist {
+    /// The deployment.
+    pub deployment_id: String,
+    /// When the list was read (unix ms, server clock).
+    pub as_of: i64,
+    /// The blocks in force, oldest first.
+    pub clients: Vec<BlockStatusView>,
+    /// `false` when more than [`MAX_BLOCKLIST`] clients are blocked and the list is cut: the
+    /// gateway should then ask per client (`GET .../clients/{client}`) for those it does not find.
+    pub complete: bool,
+}
+
+/// One block in force, as the blocklist lists it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BlockStatusView {
+    /// The blocked client.
+    pub client_id: String,
+    /// Why.
+    pub reason: String,
+    /// Blocked since (unix ms).
+    pub since: i64,
+    /// When the block ends by itself (unix ms); `None`: until lifted.
+    pub expires_at: Option<i64>,
+    /// The incident that caused it.
+    pub incident_id: Option<String>,
+    /// The block's id.
+    pub block_id: String,
+}
+
+/// The clients blocked at `deployment_id` now (at most [`MAX_BLOCKLIST`]), read from the database.
+pub async fn blocklist(app: &AppState, deployment_id: &str) -> ApiResult<Blocklist> {
+    ensure_deployment(app, deployment_id).await?;
+    let now = now_ms();
+    let rows = sqlx::query(
+        "SELECT client_id, reason, created_at, expires_at, incident_id, id FROM gateway_blocks \
+         WHERE deployment_id = $1 AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at, id LIMIT $3",
+    )
+    .bind(deployment_id)
+    .bind(now)
+    .bind(i64::try_from(MAX_BLOCKLIST + 1).unwrap_or(i64::MAX))
+    .fetch_all(&app.store.read)
+    .await?;
+    let complete = rows.len() <= MAX_BLOCKLIST;
+    let clients = rows
+        .iter()
+        .take(MAX_BLOCKLIST)
+        .map(|row| {
+            Ok(BlockStatusView {
+                client_id: row.try_get(0)?,
+                reason: row.try_get(1)?,
+                since: row.try_get(2)?,
+                expires_at: row.try_get(3)?,
+                incident_id: row.try_get(4)?,
+                block_id: row.try_get(5)?,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Blocklist { deployment_id: deployment_id.to_owned(), as_of: now, clients, complete })
+}
+
 /// Filters of [`list`].
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct BlockQuery {

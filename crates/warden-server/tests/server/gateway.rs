@@ -79,6 +79,18 @@ async fn a_block_by_automation_is_seen_by_another_instance_and_lifting_is_audite
     assert_eq!(seen["incident_id"], "inc-1");
     assert!(seen["since"].as_i64().unwrap() > 0);
 
+    // A busy gateway fetches the whole blocklist instead, from either instance.
+    for client in [&here, &there] {
+        let (status, list) = client.get(&format!("/api/v1/gateway/{deployment}/clients")).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        assert_eq!(list["complete"], true);
+        assert_eq!(list["deployment_id"], deployment.as_str());
+        let clients = list["clients"].as_array().unwrap();
+        assert_eq!(clients.len(), 1, "{list}");
+        assert_eq!((&clients[0]["client_id"], &clients[0]["incident_id"]), (&json!("mallory-1"), &json!("inc-1")));
+    }
+    assert_eq!(here.get(&format!("/api/v1/gateway/{model}/clients")).await.0, StatusCode::BAD_REQUEST, "only deployments have a blocklist");
+
     // Only deployments have gateways; unknown ones are 404.
     assert_eq!(here.get(&format!("/api/v1/gateway/{model}/clients/mallory-1")).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(admin.get("/api/v1/gateway/no-such-deployment/clients/mallory-1").await.0, StatusCode::NOT_FOUND);
@@ -111,6 +123,8 @@ async fn a_block_by_automation_is_seen_by_another_instance_and_lifting_is_audite
         assert!(started.elapsed() < Duration::from_secs(5), "the lift did not reach the second instance within five seconds");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let (_, list) = there.get(&format!("/api/v1/gateway/{deployment}/clients")).await;
+    assert_eq!(list["clients"], json!([]), "lifted blocks leave the blocklist at once: {list}");
     let (_, history) = admin.get(&format!("/api/v1/gateway/{deployment}/blocks?all=true")).await;
     assert_eq!(history[0]["lift_reason"], "false positive: a load test");
     assert_eq!(history[0]["active"], false);
@@ -143,6 +157,8 @@ async fn blocks_by_hand_expire_and_name_their_incident() {
     assert_eq!(admin.get(&check).await.1["blocked"], true);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(admin.get(&check).await.1["blocked"], false, "the block expired");
+    let (_, list) = admin.get(&format!("/api/v1/gateway/{deployment}/clients")).await;
+    assert_eq!(list["clients"], json!([]), "an expired block is not on the blocklist: {list}");
     // Blocking again after expiry opens a new block.
     let (status, body) = admin.json(Method::POST, &path, json!({"client_id": "bot-7", "reason": "scraping again"})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
