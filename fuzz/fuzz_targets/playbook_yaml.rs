@@ -5,8 +5,8 @@
 #![no_main]
 
 use warden_core::Severity;
-use warden_server::incidents::rules::{AssetFacts, Candidate, RuleSet};
-use warden_server::playbooks::spec::{self, FindingFacts};
+use warden_response::playbook::{self as spec, FindingFacts};
+use warden_response::rules::{AssetFacts, Candidate, RuleSet};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -22,31 +22,8 @@ use crate::state::AppState;
 use crate::store::{new_id, now_ms};
 use crate::ui::{self, Chrome, UiResult};
 
-/// Whether `text` (a rule id, a subject) matches `pattern`, where `*` matches any text (dots
-/// included) and `?` one character: the globs of incident rules and playbook triggers. Greedy with
-/// backtracking to the last `*` only, so time is bounded by pattern length x text length.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
-            star = Some((p, t));
-            p += 1;
-        } else if let Some((sp, st)) = star {
-            p = sp + 1;
-            t = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|c| *c == '*')
-}
+/// The glob matcher of incident rules and playbook triggers (`*` any text, `?` one character).
+pub use warden_response::glob::glob;
 
 /// Where a stored finding came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -298,3 +298,17 @@ pub async fn install_shipped(app: &AppState) -> ApiResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_playbooks_parse() {
+        for (name, text) in SHIPPED {
+            let playbook = crate::playbooks::spec::parse(text).unwrap_or_else(|e| panic!("{name}: {}", crate::playbooks::spec::describe(&e)));
+            assert_eq!(&playbook.id, name);
+            assert!(!playbook.steps.is_empty());
+        }
+    }
+}
