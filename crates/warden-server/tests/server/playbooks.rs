@@ -287,8 +287,10 @@ async fn a_rejected_approval_stops_the_run_and_changes_nothing_more() {
     t.server.shutdown().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_step_left_by_a_crashed_instance_is_taken_over_when_its_lease_expires() {
+/// A suspicious-logins run about `victim` whose step 2 (disable the user) is held by `holder`
+/// until `lease_until`, step 1 done; answers the server, an administrator, the victim's id, the
+/// webhook receiver (kept alive) and the run's id.
+async fn suspicious_logins_run_held_at_step_two(holder: &str, lease_until: i64) -> (TestServer, Client, String, WebhookReceiver, String) {
     let t = TestServer::sqlite().await;
     let admin = t.admin().await;
     let receiver = WebhookReceiver::start();
@@ -296,20 +298,27 @@ async fn a_step_left_by_a_crashed_instance_is_taken_over_when_its_lease_expires(
     let (victim_id, _) = t.user("victim", &["data_scientist"]).await;
     burst_of_failed_logins(&t, "victim").await;
     let run = run_about(&admin, "suspicious-logins", "waiting", Some("user:victim")).await;
-    let run_id = run["run"]["id"].as_str().unwrap();
-
-    // Another instance took step 2 (disable the user) and died holding it: its lease ran out.
+    let run_id = run["run"]["id"].as_str().unwrap().to_owned();
     let now = warden_server::store::now_ms();
     let store = t.server.state.store.writer();
-    sqlx::query("UPDATE playbook_steps SET status = 'succeeded', finished_at = $1 WHERE run_id = $2 AND idx = 0").bind(now).bind(run_id).execute(store).await.unwrap();
-    sqlx::query("UPDATE playbook_runs SET current_step = 1, status = 'running' WHERE id = $1").bind(run_id).execute(store).await.unwrap();
-    sqlx::query("UPDATE playbook_steps SET status = 'running', lease_owner = 'crashed-instance', lease_until = $1, attempts = 1, started_at = $2 WHERE run_id = $3 AND idx = 1")
-        .bind(now - 1)
+    sqlx::query("UPDATE playbook_steps SET status = 'succeeded', finished_at = $1 WHERE run_id = $2 AND idx = 0").bind(now).bind(&run_id).execute(store).await.unwrap();
+    sqlx::query("UPDATE playbook_runs SET current_step = 1, status = 'running' WHERE id = $1").bind(&run_id).execute(store).await.unwrap();
+    sqlx::query("UPDATE playbook_steps SET status = 'running', lease_owner = $1, lease_until = $2, attempts = 1, started_at = $3 WHERE run_id = $4 AND idx = 1")
+        .bind(holder)
+        .bind(lease_until)
         .bind(now - 61_000)
-        .bind(run_id)
+        .bind(&run_id)
         .execute(store)
         .await
         .unwrap();
+    (t, admin, victim_id, receiver, run_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_left_by_a_crashed_instance_is_taken_over_when_its_lease_expires() {
+    // Another instance took step 2 (disable the user) and died holding it: its lease ran out.
+    let now = warden_server::store::now_ms();
+    let (t, admin, victim_id, _receiver, _) = suspicious_logins_run_held_at_step_two("crashed-instance", now - 1).await;
 
     let done = run_about(&admin, "suspicious-logins", "succeeded", Some("user:victim")).await;
     assert_eq!(done["steps"][1]["attempts"], 2, "{done}");
@@ -323,29 +332,11 @@ async fn a_step_left_by_a_crashed_instance_is_taken_over_when_its_lease_expires(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_whose_outcome_could_not_be_recorded_is_handed_back_by_its_holder_only() {
-    let t = TestServer::sqlite().await;
-    let admin = t.admin().await;
-    let receiver = WebhookReceiver::start();
-    webhook(&admin, &receiver, "security", 3, 1).await;
-    let (victim_id, _) = t.user("victim", &["data_scientist"]).await;
-    burst_of_failed_logins(&t, "victim").await;
-    let run = run_about(&admin, "suspicious-logins", "waiting", Some("user:victim")).await;
-    let run_id = run["run"]["id"].as_str().unwrap();
-
     // This instance holds step 2 with a long lease, as when recording its outcome just failed.
     let now = warden_server::store::now_ms();
-    let store = t.server.state.store.writer();
-    sqlx::query("UPDATE playbook_steps SET status = 'succeeded', finished_at = $1 WHERE run_id = $2 AND idx = 0").bind(now).bind(run_id).execute(store).await.unwrap();
-    sqlx::query("UPDATE playbook_runs SET current_step = 1, status = 'running' WHERE id = $1").bind(run_id).execute(store).await.unwrap();
-    sqlx::query("UPDATE playbook_steps SET status = 'running', lease_owner = 'this-instance', lease_until = $1, attempts = 1, started_at = $2 WHERE run_id = $3 AND idx = 1")
-        .bind(now + 3_600_000)
-        .bind(now)
-        .bind(run_id)
-        .execute(store)
-        .await
-        .unwrap();
+    let (t, admin, victim_id, _receiver, run_id) = suspicious_logins_run_held_at_step_two("this-instance", now + 3_600_000).await;
 
-    let release = |owner: &'static str| warden_server::playbooks::progress::release(&t.server.state, run_id, 1, owner, 0);
+    let release = |owner: &'static str| warden_server::playbooks::progress::release(&t.server.state, &run_id, 1, owner, 0);
     assert!(!release("another-instance").await.unwrap(), "only the holder hands a step back");
     assert!(release("this-instance").await.unwrap());
     assert!(!release("this-instance").await.unwrap(), "a step is handed back once");
